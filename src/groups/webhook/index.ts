@@ -1,0 +1,4 @@
+import type { GroupModule } from '../types.js';
+
+// Placeholder until the group lands.
+export const group: GroupModule = { name: 'webhook', handlers: {} };
