@@ -1,0 +1,81 @@
+/**
+ * KeyValueStore on SQLite (node:sqlite, built into Node 22.13+/24): the standalone server's embedded
+ * default. One table; expiry as an absolute epoch-ms column, checked on read and purged now and then.
+ * WAL mode with a busy timeout so several processes on one file do not fail on each other's writes.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { KeyValueStore } from '../backend/types.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; ':memory:' for a private in-memory store. Parent directories are created. */
+  file: string;
+  /** Clock for expiry (tests). */
+  now?: () => number;
+  /** Purge expired rows after this many writes. */
+  purgeEvery?: number;
+}
+
+export class SqliteKeyValueStore implements KeyValueStore {
+  private readonly db: DatabaseSync;
+  private readonly getStmt: StatementSync;
+  private readonly setStmt: StatementSync;
+  private readonly deleteStmt: StatementSync;
+  private readonly purgeStmt: StatementSync;
+  private readonly now: () => number;
+  private readonly purgeEvery: number;
+  private writes = 0;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+    this.db = new DatabaseSync(options.file);
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    if (options.file !== ':memory:') this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, expires_at INTEGER)',
+    );
+    this.db.exec('CREATE INDEX IF NOT EXISTS kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL');
+    this.getStmt = this.db.prepare('SELECT value, expires_at FROM kv WHERE key = ?');
+    this.setStmt = this.db.prepare(
+      'INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at',
+    );
+    this.deleteStmt = this.db.prepare('DELETE FROM kv WHERE key = ?');
+    this.purgeStmt = this.db.prepare('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?');
+    this.now = options.now ?? Date.now;
+    this.purgeEvery = options.purgeEvery ?? 500;
+  }
+
+  async get(key: string): Promise<string | null> {
+    const row = this.getStmt.get(key) as { value: string; expires_at: number | null } | undefined;
+    if (!row) return null;
+    if (row.expires_at !== null && row.expires_at <= this.now()) {
+      this.deleteStmt.run(key);
+      return null;
+    }
+    return row.value;
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    const expiresAt = ttlSeconds !== undefined && ttlSeconds > 0 ? this.now() + Math.round(ttlSeconds * 1000) : null;
+    this.setStmt.run(key, value, expiresAt);
+    if (++this.writes % this.purgeEvery === 0) this.purgeExpired();
+  }
+
+  async delete(key: string): Promise<void> {
+    this.deleteStmt.run(key);
+  }
+
+  /** Removes every expired row; returns how many. */
+  purgeExpired(): number {
+    return Number(this.purgeStmt.run(this.now()).changes);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
