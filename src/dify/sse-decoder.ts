@@ -1,0 +1,95 @@
+/**
+ * Decodes a Dify Service API event stream (text/event-stream) into parsed JSON event objects.
+ *
+ * Dify frames are `data: <one-line JSON>\n\n` and `event: ping\n\n`; the event type lives in the
+ * JSON's `event` key. Transport chunks can split anywhere, including inside a UTF-8 sequence, so
+ * bytes go through one streaming TextDecoder before the SSE parser. `\r\n` line endings, comments
+ * and `event: ping` frames (no data, never dispatched) are tolerated. Both JSON styles (compact raw
+ * UTF-8 and the legacy spaced, ASCII-escaped one) are just JSON.
+ *
+ * The decoder yields plain objects; typing them is src/dify/events.ts's job.
+ */
+import { createParser } from 'eventsource-parser';
+
+export type RawDifyEvent = Record<string, unknown> & { event: string };
+
+/** A frame whose data is not a JSON object: surfaced as an in-band error event, then the stream ends. */
+export function malformedEvent(detail: string): RawDifyEvent {
+  return {
+    event: 'error',
+    code: 'upstream_malformed_event',
+    status: 502,
+    message: `Dify sent an event that is not valid JSON: ${detail}`,
+  };
+}
+
+type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+
+function toAsyncIterable(source: ByteSource): AsyncIterable<Uint8Array> {
+  if (Symbol.asyncIterator in source) return source as AsyncIterable<Uint8Array>;
+  const stream = source as ReadableStream<Uint8Array>;
+  return {
+    async *[Symbol.asyncIterator]() {
+      const reader = stream.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    },
+  };
+}
+
+/**
+ * Yields each Dify event object in order. Ends when the body ends. A `data:` frame that is not a
+ * JSON object yields one `error` event (code `upstream_malformed_event`) and stops.
+ */
+export async function* decodeDifyEvents(body: ByteSource): AsyncGenerator<RawDifyEvent> {
+  const decoder = new TextDecoder('utf-8');
+  const ready: RawDifyEvent[] = [];
+  let broken = false;
+  const parser = createParser({
+    onEvent(message) {
+      if (broken) return;
+      // Only default-typed ("message") frames carry Dify JSON; any named event with data is ignored
+      // the same way `event: ping` is.
+      if (message.event !== undefined && message.event !== 'message') return;
+      const data = message.data;
+      if (data === '' || data === '[DONE]') return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        broken = true;
+        ready.push(malformedEvent(data.length > 80 ? `${data.slice(0, 80)}...` : data));
+        return;
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        broken = true;
+        ready.push(malformedEvent('not an object'));
+        return;
+      }
+      const record = parsed as Record<string, unknown>;
+      if (typeof record.event !== 'string') record.event = 'unknown';
+      ready.push(record as RawDifyEvent);
+    },
+  });
+  for await (const chunk of toAsyncIterable(body)) {
+    const text = decoder.decode(chunk, { stream: true });
+    if (text) parser.feed(text);
+    while (ready.length > 0) {
+      yield ready.shift()!;
+      if (broken && ready.length === 0) return;
+    }
+    if (broken) return;
+  }
+  const tail = decoder.decode();
+  // A final frame without its blank line still counts: Dify always ends frames with \n\n, but a
+  // proxy in between may trim the last one.
+  parser.feed(`${tail}\n\n`);
+  while (ready.length > 0) yield ready.shift()!;
+}
