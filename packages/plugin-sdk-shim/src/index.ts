@@ -1,0 +1,2 @@
+export * from './runtime-api.js';
+export * from './package-api.js';

@@ -1,0 +1,102 @@
+// The daemon <-> plugin wire protocol (plugin-protocol.md §2): message shapes and line builders.
+// Parsing is lenient where the daemon is lenient: unknown keys pass, nullable ids may be absent.
+import { z } from 'zod';
+
+/** Largest raw body slice per `stream` chunk: hex doubles it, the daemon's line limit is 5 MiB. */
+export const MAX_CHUNK_BYTES = 1024 * 1024;
+
+const nullableString = z.string().nullish();
+
+/** daemon -> plugin: a `request` (the first message of a session). */
+export const requestMessageSchema = z.looseObject({
+  session_id: z.string().min(1),
+  conversation_id: nullableString,
+  message_id: nullableString,
+  app_id: nullableString,
+  endpoint_id: nullableString,
+  context: z.unknown().optional(),
+  event: z.literal('request'),
+  data: z.looseObject({
+    type: z.string(),
+    action: z.string(),
+    user_id: z.string().nullish(),
+  }),
+});
+export type RequestMessage = z.infer<typeof requestMessageSchema>;
+
+export const invokeEndpointDataSchema = z.looseObject({
+  raw_http_request: z.string(),
+  settings: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** daemon -> plugin: the answer to one backwards invocation (plugin-protocol.md §4.2). */
+export const backwardsResponseMessageSchema = z.looseObject({
+  session_id: z.string().min(1),
+  event: z.literal('backwards_response'),
+  data: z.looseObject({
+    backwards_request_id: z.string(),
+    event: z.enum(['response', 'error', 'end']),
+    message: z.string().nullish(),
+    data: z.unknown().optional(),
+  }),
+});
+export type BackwardsResponseMessage = z.infer<typeof backwardsResponseMessageSchema>;
+export type BackwardsResponseData = BackwardsResponseMessage['data'];
+
+export const daemonMessageSchema = z.discriminatedUnion('event', [requestMessageSchema, backwardsResponseMessageSchema]);
+export type DaemonMessage = z.infer<typeof daemonMessageSchema>;
+
+/** plugin -> daemon: `SessionMessage.data` of a `stream` chunk of an endpoint response. */
+export interface EndpointResponseChunk {
+  status?: number;
+  headers?: Record<string, string>;
+  result?: string;
+}
+
+/** plugin -> daemon: `ErrorResponse` (args has at most 10 keys or the daemon ignores the message). */
+export interface SessionErrorData {
+  error_type: string;
+  message: string;
+  args: Record<string, unknown>;
+}
+
+export type SessionMessageType = 'stream' | 'end' | 'error' | 'invoke';
+
+export interface PluginEvent {
+  event: 'session' | 'heartbeat' | 'log' | 'error';
+  session_id: string | null;
+  data: unknown;
+}
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+// ---- line builders (each returns one complete NDJSON line, newline included) ----
+
+export const HEARTBEAT_LINE = '{"event":"heartbeat","session_id":null,"data":{}}\n';
+
+export function sessionLine(sessionId: string, type: SessionMessageType, data: unknown): string {
+  return `{"event":"session","session_id":${JSON.stringify(sessionId)},"data":{"type":"${type}","data":${JSON.stringify(data)}}}\n`;
+}
+
+export function endLine(sessionId: string): string {
+  return `{"event":"session","session_id":${JSON.stringify(sessionId)},"data":{"type":"end","data":{}}}\n`;
+}
+
+/** A `stream` chunk; the hex body is spliced in without JSON-escaping a multi-megabyte string. */
+export function streamChunkLine(sessionId: string, chunk: { status?: number; headers?: Record<string, string>; body?: Uint8Array }): string {
+  let inner = '';
+  if (chunk.status !== undefined) inner += `"status":${chunk.status | 0}`;
+  if (chunk.headers !== undefined) inner += `${inner ? ',' : ''}"headers":${JSON.stringify(chunk.headers)}`;
+  if (chunk.body !== undefined) inner += `${inner ? ',' : ''}"result":"${Buffer.from(chunk.body.buffer, chunk.body.byteOffset, chunk.body.byteLength).toString('hex')}"`;
+  return `{"event":"session","session_id":${JSON.stringify(sessionId)},"data":{"type":"stream","data":{${inner}}}}\n`;
+}
+
+export function errorData(errorType: string, message: string, args: Record<string, unknown> = {}): SessionErrorData {
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(args).slice(0, 10)) kept[key] = args[key];
+  return { error_type: errorType, message, args: kept };
+}
+
+export function logLine(level: LogLevel, message: string): string {
+  return JSON.stringify({ event: 'log', session_id: null, data: { level, message, timestamp: Date.now() / 1000 } }) + '\n';
+}
