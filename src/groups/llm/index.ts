@@ -1,4 +1,23 @@
+/**
+ * The llm group: any model configured in Dify (model-selector settings) as an OpenAI API —
+ * chat completions with native tools, the Responses API, embeddings and the models list.
+ * Routes are bound in endpoints/llm/*.yaml by handler name.
+ */
 import type { GroupModule } from '../types.js';
+import { chatCompletions } from './chat.js';
+import { embeddings } from './embeddings.js';
+import { preflight, wrap } from './http.js';
+import { listModels, retrieveModel } from './models.js';
+import { createResponse } from './responses.js';
 
-// Placeholder until the group lands.
-export const group: GroupModule = { name: 'llm', handlers: {} };
+export const group: GroupModule = {
+  name: 'llm',
+  handlers: {
+    chatCompletions: wrap(chatCompletions),
+    embeddings: wrap(embeddings),
+    responses: wrap(createResponse),
+    listModels: wrap(listModels),
+    retrieveModel: wrap(retrieveModel),
+    preflight,
+  },
+};

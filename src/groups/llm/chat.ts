@@ -1,0 +1,115 @@
+/**
+ * POST /v1/chat/completions over the Dify model chosen in the endpoint settings.
+ */
+import type { Request, Response } from 'express';
+import { clientAbortSignal, endpointContext } from '../../host/context.js';
+import { ChatChunkBuilder, chatCompletion, newCompletionId, nowSeconds } from '../../openai/chat-chunks.js';
+import { SseWriter } from '../../openai/sse.js';
+import type { AnswerEvent } from './answer.js';
+import { planChat } from './chat-request.js';
+import { OpenAIError, invalidRequest, modelNotFound } from './errors.js';
+import { checkKey, prepareResponse, readJsonBody } from './http.js';
+import { runAnswer } from './invoke.js';
+import { matchesModel, readSettings } from './settings.js';
+
+export async function chatCompletions(req: Request, res: Response): Promise<void> {
+  prepareResponse(req, res);
+  const context = endpointContext(res);
+  const settings = readSettings(context.settings);
+  checkKey(req, settings.apiKey);
+  const body = await readJsonBody(req, res);
+  const model = requireModel(body);
+  if (!matchesModel(model, settings.llmId, settings.llm)) throw modelNotFound(model);
+  const models = context.models;
+  if (!models) throw new OpenAIError(501, 'Dify models are not available on this host.', 'server_error', null, 'models_unavailable');
+
+  const plan = planChat(body, settings.llm);
+  const signal = clientAbortSignal(req, res);
+  const id = newCompletionId();
+  const created = nowSeconds();
+
+  if (!plan.stream) {
+    const outcome = await runAnswer(models, plan.invoke, signal, { start() {}, event() {} }, plan.structured);
+    if ('error' in outcome) throw outcome.error;
+    const { summary } = outcome;
+    if (plan.legacyFunctions && summary.toolCalls.length > 0) {
+      const call = summary.toolCalls[0]!;
+      const completion = chatCompletion({ id, model, created, content: summary.content || null, finishReason: 'function_call', usage: summary.usage });
+      const message = (completion.choices as Array<{ message: Record<string, unknown> }>)[0]!.message;
+      message.function_call = { name: call.function.name, arguments: call.function.arguments };
+      if (summary.reasoning) message.reasoning_content = summary.reasoning;
+      res.status(200).json(completion);
+      return;
+    }
+    const args: Parameters<typeof chatCompletion>[0] = {
+      id,
+      model,
+      created,
+      content: summary.content,
+      toolCalls: summary.toolCalls,
+      finishReason: summary.finishReason,
+      usage: summary.usage,
+    };
+    if (summary.reasoning) args.reasoning = summary.reasoning;
+    res.status(200).json(chatCompletion(args));
+    return;
+  }
+
+  const writer = new SseWriter(res);
+  const chunks = new ChatChunkBuilder(id, model, created);
+  const legacy = plan.legacyFunctions;
+  const outcome = await runAnswer(
+    models,
+    plan.invoke,
+    signal,
+    {
+      start() {
+        writer.start();
+        writer.data(chunks.role());
+      },
+      event(event: AnswerEvent) {
+        writer.data(legacy ? legacyChunk(chunks, event) ?? '' : chunkFor(chunks, event));
+      },
+    },
+    plan.structured,
+  );
+  if ('error' in outcome) {
+    writer.error(outcome.error.body());
+    return;
+  }
+  const { summary } = outcome;
+  const finish = legacy && summary.finishReason === 'tool_calls' ? 'function_call' : summary.finishReason;
+  writer.data(chunks.finish(finish));
+  if (plan.includeUsage) writer.data(chunks.usage(summary.usage));
+  writer.done();
+}
+
+function requireModel(body: Record<string, unknown>): string {
+  if (typeof body.model !== 'string' || !body.model) {
+    throw invalidRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
+  }
+  return body.model;
+}
+
+function chunkFor(chunks: ChatChunkBuilder, event: AnswerEvent): string {
+  switch (event.type) {
+    case 'content':
+      return chunks.content(event.text);
+    case 'reasoning':
+      return chunks.reasoning(event.text);
+    case 'tool_call':
+      return chunks.toolCallStart(event.index, event.id, event.name, event.args);
+    case 'tool_args':
+      return chunks.toolCallArgs(event.index, event.fragment);
+  }
+}
+
+/** Legacy `functions` requests get `delta.function_call` (first call only, as that API has one). */
+function legacyChunk(chunks: ChatChunkBuilder, event: AnswerEvent): string {
+  if (event.type === 'content' || event.type === 'reasoning') return chunkFor(chunks, event);
+  if (event.index !== 0) return chunks.content('');
+  const fn = event.type === 'tool_call' ? { name: event.name, arguments: event.args } : { arguments: event.fragment };
+  const base = JSON.parse(chunks.content('')) as { choices: Array<{ delta: Record<string, unknown> }> };
+  base.choices[0]!.delta = { function_call: fn };
+  return JSON.stringify(base);
+}

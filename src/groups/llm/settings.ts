@@ -1,0 +1,71 @@
+/**
+ * The llm group's settings (settings/llm.yaml), validated leniently: Dify stores model-selector
+ * values as objects ({provider, model, model_type, mode, completion_params, ...}).
+ */
+import { z } from 'zod';
+import type { ModelSelector } from '../../backend/types.js';
+import { OpenAIError } from './errors.js';
+
+const selectorSchema = z
+  .object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    model_type: z.string().optional(),
+    mode: z.string().optional(),
+    completion_params: z.record(z.string(), z.unknown()).nullish(),
+  })
+  .passthrough();
+
+const settingsSchema = z.object({
+  api_key: z.string().min(1),
+  llm: selectorSchema,
+  text_embedding: selectorSchema.nullish().catch(null),
+  model_id: z.string().nullish(),
+});
+
+export interface LlmSettings {
+  apiKey: string;
+  llm: ModelSelector;
+  /** The id clients use for the chat model. */
+  llmId: string;
+  embedding?: ModelSelector;
+  embeddingId?: string;
+}
+
+/** Reads the endpoint settings; a misconfigured endpoint is the operator's problem, so 500 with a clear text. */
+export function readSettings(raw: Record<string, unknown>): LlmSettings {
+  // An unset optional model-selector may arrive as "" or {}.
+  const textEmbedding = raw.text_embedding;
+  const cleaned = {
+    ...raw,
+    text_embedding:
+      textEmbedding && typeof textEmbedding === 'object' && (textEmbedding as { model?: unknown }).model ? textEmbedding : null,
+  };
+  const parsed = settingsSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'settings')))].join(', ');
+    throw new OpenAIError(
+      500,
+      `This endpoint is not configured correctly (check the setting(s): ${fields}).`,
+      'server_error',
+      null,
+      'endpoint_misconfigured',
+    );
+  }
+  const { api_key, llm, text_embedding, model_id } = parsed.data;
+  const result: LlmSettings = {
+    apiKey: api_key,
+    llm: llm as ModelSelector,
+    llmId: model_id?.trim() || llm.model,
+  };
+  if (text_embedding) {
+    result.embedding = text_embedding as ModelSelector;
+    result.embeddingId = text_embedding.model;
+  }
+  return result;
+}
+
+/** Accepts the configured id and the bare model name, percent-decoded. */
+export function matchesModel(requested: string, id: string, selector: ModelSelector): boolean {
+  return requested === id || requested === selector.model || requested === `${selector.provider}/${selector.model}`;
+}
