@@ -75,6 +75,8 @@ export class ExpressEndpointAdapter {
     req.httpVersionMajor = 1;
     req.httpVersionMinor = request.httpVersion === '1.0' ? 0 : 1;
     req.rawHeaders = request.rawHeaders;
+    // Node's own header rules (duplicates, set-cookie, joins), as the HTTP parser would apply them
+    (req as unknown as { _addHeaderLines(h: string[], n: number): void })._addHeaderLines(request.rawHeaders, request.rawHeaders.length);
     req.push(request.body.length > 0 ? request.body : null);
     if (request.body.length > 0) req.push(null);
     req.complete = true;
@@ -173,6 +175,9 @@ class ResponseSocket extends Writable {
   readonly remoteAddress = '127.0.0.1';
   readonly remotePort = 0;
   readonly encrypted = false;
+  /** on-finished (body-parser) treats a request whose socket is not readable as already read */
+  readable = true;
+  _paused = false;
   private headBuffer: Buffer | null = null;
   private headDone = false;
   private chunked: ChunkedDecoder | null = null;
@@ -181,6 +186,12 @@ class ResponseSocket extends Writable {
     super({ decodeStrings: true });
   }
 
+  resume(): this {
+    return this;
+  }
+  pause(): this {
+    return this;
+  }
   setTimeout(): this {
     return this;
   }
@@ -189,6 +200,11 @@ class ResponseSocket extends Writable {
   }
   setKeepAlive(): this {
     return this;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.readable = false;
+    callback(error);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
