@@ -1,0 +1,42 @@
+// The middleware that turns the shim's per-request `res.locals.dify` into the product's EndpointContext.
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { DifyRequestContext } from '@dify/plugin-sdk-shim';
+import { createPluginAppHandle } from '../backend/plugin-apps.js';
+import { createPluginModelsClient } from '../backend/plugin-models.js';
+import { createPluginStorageStore } from '../backend/plugin-storage.js';
+import type { ModelsClient } from '../backend/types.js';
+import { setEndpointContext, type EndpointContext } from '../host/context.js';
+
+/** `https://dify.example.com/e/abc123` from the daemon's Dify-Hook-Url header, or '' without one. */
+export function hookBaseUrl(hookUrl: string | undefined): string {
+  if (!hookUrl) return '';
+  const match = /^(https?:\/\/[^/]+\/e\/[^/?#]+)/.exec(hookUrl);
+  return match ? match[1]! : '';
+}
+
+export function endpointContextMiddleware(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const dify = res.locals.dify as DifyRequestContext | undefined;
+    if (!dify) return next(new Error('no plugin request context: the route was not dispatched by the plugin runtime'));
+    const session = dify.session;
+    const endpointId = dify.endpointId ?? req.get('dify-hook-id') ?? '';
+    const requestLog = log.child({ endpoint: endpointId });
+    let models: ModelsClient | undefined;
+    const context: EndpointContext = {
+      endpointId,
+      settings: dify.settings ?? {},
+      app: (selector) => createPluginAppHandle(session, selector, requestLog),
+      apps: () => [],
+      // Created on first use: most requests of most groups never touch models.
+      get models() {
+        return (models ??= createPluginModelsClient(session));
+      },
+      store: createPluginStorageStore(session),
+      log: requestLog,
+      baseUrl: hookBaseUrl(req.get('dify-hook-url')),
+    };
+    setEndpointContext(res, context);
+    next();
+  };
+}
