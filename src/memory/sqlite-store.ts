@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { KeyValueStore } from '../backend/types.js';
 
 export interface SqliteStoreOptions {
@@ -30,7 +30,10 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-    this.db = new DatabaseSync(options.file);
+    // Resolved at run time so merely loading this module never needs node:sqlite (Node >= 22.13).
+    const sqlite = process.getBuiltinModule?.('node:sqlite') as typeof import('node:sqlite') | undefined;
+    if (!sqlite) throw new Error(`the SQLite store needs Node 22.13 or newer (this is ${process.version})`);
+    this.db = new sqlite.DatabaseSync(options.file);
     this.db.exec('PRAGMA busy_timeout = 5000');
     if (options.file !== ':memory:') this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');

@@ -1,0 +1,429 @@
+/**
+ * The standalone HTTP server: the plugin's endpoint groups mounted side by side on express, over the
+ * Dify Service API backend and a SQLite or Redis store, plus the operations a server needs (request
+ * ids, JSON logs without secrets, /healthz, /metrics, CORS, body limits, rate limit, graceful stop).
+ *
+ * Routing: each configured endpoint contributes its group's declared routes (settings/<group>.yaml +
+ * endpoints/*.yaml, the same files the plugin serves) under its prefix, each `/v1/...` rule also
+ * without `/v1`. A handler sees what it sees in the plugin: its route path in req.url, the endpoint's
+ * settings and apps in the EndpointContext.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import pino, { type Logger } from 'pino';
+import type { AppHandle, AppInfo, KeyValueStore } from '../backend/types.js';
+import { groups as registeredGroups } from '../groups/registry.js';
+import type { GroupModule } from '../groups/types.js';
+import { setEndpointContext, type EndpointContext } from '../host/context.js';
+import { RedisKeyValueStore } from '../memory/redis-store.js';
+import { SqliteKeyValueStore } from '../memory/sqlite-store.js';
+import type { EndpointConfig, GroupName, StandaloneConfig } from './config.js';
+import { findDeclarationRoot, groupRoutes } from './group-routes.js';
+import { Metrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+import { DifyServiceApi } from './service-api.js';
+
+export interface StandaloneServerOptions {
+  config: StandaloneConfig;
+  log?: Logger;
+  /** Overrides the store the config would open (tests). */
+  store?: KeyValueStore;
+  /** Overrides the registered groups (tests). */
+  groups?: Partial<Record<GroupName, GroupModule>>;
+  /** Folder with settings/ and endpoints/ (default: found next to the code). */
+  declarationRoot?: string;
+}
+
+export interface StandaloneServer {
+  readonly app: express.Express;
+  readonly server: http.Server;
+  readonly metrics: Metrics;
+  readonly store: KeyValueStore;
+  readonly log: Logger;
+  /** Set after listen(). */
+  url: string;
+  listen(): Promise<string>;
+  /** Stops accepting, lets open responses finish for up to graceMs, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+  /** Names of the routes mounted, e.g. `POST /v1/chat/completions (openai)`. */
+  readonly routes: string[];
+  /** Declared routes whose handler is missing (group not implemented yet). */
+  readonly missing: string[];
+}
+
+interface MountedRoute {
+  regex: RegExp;
+  names: Array<{ name: string; int: boolean }>;
+  methods: Set<string>;
+  rule: string;
+  endpoint: EndpointConfig;
+  context: Omit<EndpointContext, 'log'>;
+  handler: RequestHandler;
+  /** Body parsed here (JSON, with the size limit) before the handler runs. */
+  parseJson: boolean;
+}
+
+/** werkzeug rule -> anchored regex: `<name>`, `<int:name>`, `<path:name>`, `<string:name>`. */
+function compileRule(rule: string): { regex: RegExp; names: Array<{ name: string; int: boolean }> } {
+  const names: Array<{ name: string; int: boolean }> = [];
+  let pattern = '';
+  let last = 0;
+  const re = /<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>/g;
+  for (let m = re.exec(rule); m; m = re.exec(rule)) {
+    pattern += rule.slice(last, m.index).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const converter = m[1] ?? 'string';
+    pattern += converter === 'path' ? '(.+?)' : converter === 'int' ? '(\\d+)' : '([^/]+)';
+    names.push({ name: m[2]!, int: converter === 'int' });
+    last = m.index + m[0].length;
+  }
+  pattern += rule.slice(last).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return { regex: new RegExp(`^${pattern}$`), names };
+}
+
+/** An AppHandle whose info() reports a configured model name instead of the app's own. */
+function renamed(handle: AppHandle, name: string): AppHandle {
+  return {
+    get fileTransfer() {
+      return handle.fileTransfer;
+    },
+    info: async (): Promise<AppInfo> => ({ ...(await handle.info()), name }),
+    parameters: () => handle.parameters(),
+    run: (request, signal) => handle.run(request, signal),
+    ...(handle.uploadFile ? { uploadFile: handle.uploadFile.bind(handle) } : {}),
+  };
+}
+
+function openAiError(res: Response, status: number, message: string, type: string, code: string | null, param: string | null = null, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(status).json({ error: { message, type, param, code } });
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function createStandaloneServer(options: StandaloneServerOptions): Promise<StandaloneServer> {
+  const { config } = options;
+  const log =
+    options.log ??
+    pino({
+      level: config.logLevel,
+      base: { service: 'dify-bridge' },
+      // Belt and braces: nothing should log headers, but if anything does, keys never leave.
+      redact: { paths: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers["x-api-key"]', 'headers.authorization', '*.key', '*.apiKey', '*.api_key'], censor: '[redacted]' },
+    });
+  const metrics = new Metrics();
+
+  // Store: Redis when configured (shared by instances), else the embedded SQLite file.
+  let store: KeyValueStore;
+  let closeStore: () => Promise<void> | void = () => {};
+  if (options.store) store = options.store;
+  else if (config.redisUrl) {
+    const redis = new RedisKeyValueStore({ url: config.redisUrl });
+    await redis.connect();
+    store = redis;
+    closeStore = () => redis.close();
+  } else {
+    const sqlite = new SqliteKeyValueStore({ file: config.sqliteFile });
+    store = sqlite;
+    closeStore = () => sqlite.close();
+  }
+
+  // One Service API client (one connection pool) per Dify base; one handle per app.
+  const apis = new Map<string, DifyServiceApi>();
+  const handles = new Map<string, AppHandle>();
+  for (const app of config.apps) {
+    let api = apis.get(app.base);
+    if (!api) {
+      api = new DifyServiceApi({ baseUrl: app.base, timeoutMs: config.timeoutMs, log, onUpstreamError: (kind) => metrics.upstreamError(kind) });
+      apis.set(app.base, api);
+    }
+    const handle = api.app(app.key);
+    handles.set(app.ref, app.model ? renamed(handle, app.model) : handle);
+  }
+  const handleFor = (ref: string): AppHandle => {
+    const handle = handles.get(ref);
+    if (!handle) throw new Error(`no app named "${ref}" is configured`);
+    return handle;
+  };
+
+  const groupModules: Record<string, GroupModule> = { ...registeredGroups, ...(options.groups ?? {}) };
+  const root = options.declarationRoot ?? findDeclarationRoot();
+  const mounted: MountedRoute[] = [];
+  const routeNames: string[] = [];
+  const missing: string[] = [];
+  for (const endpoint of config.endpoints) {
+    const group = groupModules[endpoint.group];
+    if (!group) throw new Error(`group ${endpoint.group} is not registered`);
+    const { routes, missing: notBound } = groupRoutes(root, group);
+    for (const m of notBound) missing.push(`${endpoint.name}: ${m}`);
+    const apps = endpoint.apps.map(handleFor);
+    const context: Omit<EndpointContext, 'log'> = {
+      endpointId: endpoint.name,
+      settings: endpoint.settings,
+      app(selector: unknown): AppHandle {
+        // Standalone app-selector values are app refs from the config: "support" or { app_id: "support" }.
+        const ref = typeof selector === 'string' ? selector : selector && typeof selector === 'object' ? String((selector as { app_id?: unknown }).app_id ?? '') : '';
+        if (ref && handles.has(ref)) return handleFor(ref);
+        if (apps.length > 0 && (ref === '' || ref === undefined)) return apps[0]!;
+        throw new Error(`endpoint ${endpoint.name}: app "${ref}" is not configured`);
+      },
+      apps: () => apps,
+      store,
+      baseUrl: endpoint.prefix,
+    };
+    for (const route of routes) {
+      const rule = endpoint.prefix + (route.rule === '/' && endpoint.prefix ? '/' : route.rule);
+      const compiled = compileRule(rule);
+      const methods = new Set([route.method]);
+      if (route.method === 'GET') methods.add('HEAD');
+      mounted.push({ ...compiled, methods, rule, endpoint, context, handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' });
+      routeNames.push(`${route.method} ${rule} (${endpoint.name})`);
+    }
+  }
+  // A `/` page rule at a prefix also answers the bare prefix.
+  for (const route of [...mounted]) {
+    if (route.endpoint.prefix && route.rule === `${route.endpoint.prefix}/`) {
+      mounted.push({ ...route, ...compileRule(route.endpoint.prefix), rule: route.endpoint.prefix });
+    }
+  }
+  // Static segments before variables, longer rules first (werkzeug-like precedence).
+  mounted.sort((a, b) => (a.names.length - b.names.length) || (b.rule.length - a.rule.length));
+
+  const limiter = config.rateLimitRpm > 0 ? new RateLimiter(config.rateLimitRpm) : undefined;
+  const jsonParser = express.json({ limit: config.bodyLimitBytes, type: () => true, strict: false });
+  const corsAll = config.corsOrigins === '*';
+  const corsAllowed = new Set(corsAll ? [] : (config.corsOrigins as string[]));
+  let shuttingDown = false;
+  const active = new Set<ServerResponse>();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', false);
+
+  // Request id, per-request logger, metrics, open-stream accounting.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.headers['x-request-id'];
+    const reqId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
+    res.setHeader('x-request-id', reqId);
+    res.locals.reqId = reqId;
+    res.locals.log = log.child({ reqId });
+    res.locals.route = 'unmatched';
+    active.add(res);
+    let streaming = false;
+    const writeHead = res.writeHead;
+    res.writeHead = function patchedWriteHead(this: ServerResponse, ...args: unknown[]) {
+      const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+      const fromArgs = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
+      const type = String(this.getHeader('content-type') ?? (fromArgs && (fromArgs['content-type'] ?? fromArgs['Content-Type'])) ?? '');
+      if (!streaming && type.startsWith('text/event-stream')) {
+        streaming = true;
+        metrics.streamOpened();
+      }
+      return result;
+    } as typeof res.writeHead;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      active.delete(res);
+      if (streaming) metrics.streamClosed();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.writableFinished ? res.statusCode : 499;
+      metrics.request(String(res.locals.route), req.method, status, seconds);
+      (res.locals.log as Logger).info({ method: req.method, path: req.path, route: res.locals.route, status, ms: Math.round(seconds * 1000), stream: streaming || undefined }, 'request');
+      if (shuttingDown) maybeDrained();
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    next();
+  });
+
+  // CORS: configured origins only; preflights answered here, without auth.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && origin && !corsAll && !corsAllowed.has(origin)) {
+      // Not an allowed origin: no CORS headers at all, whatever a handler would add.
+      const setHeader = res.setHeader.bind(res);
+      res.setHeader = ((name: string, value: number | string | readonly string[]) =>
+        name.toLowerCase().startsWith('access-control-') ? res : setHeader(name, value)) as typeof res.setHeader;
+      if (req.method === 'OPTIONS') {
+        res.status(403).end();
+        return;
+      }
+      next();
+      return;
+    }
+    res.setHeader('Access-Control-Allow-Origin', corsAll ? (typeof origin === 'string' && origin ? origin : '*') : String(origin ?? ''));
+    if (origin) res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Expose-Headers', 'x-request-id, retry-after, retry-after-ms, x-should-retry, x-dify-conversation-id, x-ratelimit-limit-requests, x-ratelimit-remaining-requests');
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      const requested = req.headers['access-control-request-headers'];
+      res.setHeader('Access-Control-Allow-Headers', typeof requested === 'string' && requested.trim() ? `${requested}, authorization` : 'authorization, content-type, api-key, x-api-key, x-dify-conversation-id');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Max-Age', '86400');
+      if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('Access-Control-Allow-Private-Network', 'true');
+      res.locals.route = 'preflight';
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.locals.route = '/healthz';
+    res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting_down' : 'ok', apps: config.apps.length, store: options.store ? 'custom' : config.redisUrl ? 'redis' : 'sqlite', open_streams: metrics.openStreamCount });
+  });
+  app.get('/metrics', (_req, res) => {
+    res.locals.route = '/metrics';
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
+  });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (shuttingDown) {
+      res.setHeader('connection', 'close');
+      return openAiError(res, 503, 'The server is shutting down; retry in a moment.', 'server_error', 'shutting_down');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > config.bodyLimitBytes) {
+      res.setHeader('connection', 'close');
+      return openAiError(res, 413, `Request body too large: the limit is ${Math.round(config.bodyLimitBytes / 1048576)} MiB.`, 'invalid_request_error', 'request_too_large');
+    }
+    const path = req.path;
+    let methodMismatch = false;
+    for (const route of mounted) {
+      const m = route.regex.exec(path);
+      if (!m) continue;
+      if (!route.methods.has(req.method)) {
+        methodMismatch = true;
+        continue;
+      }
+      res.locals.route = route.rule;
+      if (limiter && req.method !== 'OPTIONS') {
+        const auth = req.headers.authorization ?? req.headers['api-key'] ?? req.headers['x-api-key'];
+        const who = typeof auth === 'string' && auth ? `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}` : `ip:${req.socket.remoteAddress ?? '?'}`;
+        const wait = limiter.take(who);
+        if (wait > 0) {
+          return openAiError(res, 429, `Rate limit reached: at most ${config.rateLimitRpm} requests per minute per key. Retry in ${wait} s.`, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': String(wait) });
+        }
+      }
+      const params: Record<string, string> = {};
+      route.names.forEach((n, i) => {
+        let value = m[i + 1]!;
+        try {
+          value = decodeURIComponent(value);
+        } catch {
+          // keep as sent
+        }
+        params[n.name] = value;
+      });
+      const context: EndpointContext = { ...route.context, log: res.locals.log as Logger };
+      setEndpointContext(res, context);
+      // The handler sees its route path, as under the plugin daemon (which strips /e/<hook>).
+      const prefix = route.endpoint.prefix;
+      if (prefix && req.url.startsWith(prefix)) {
+        req.url = req.url.slice(prefix.length) || '/';
+        if (req.url.startsWith('?')) req.url = `/${req.url}`;
+        (req as { baseUrl: string }).baseUrl = prefix;
+      }
+      const run = () => {
+        req.params = params;
+        try {
+          const result: unknown = route.handler(req, res, next);
+          if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(undefined, next);
+        } catch (error) {
+          next(error);
+        }
+      };
+      if (route.parseJson) jsonParser(req, res, (error?: unknown) => (error ? next(error) : run()));
+      else run();
+      return;
+    }
+    if (methodMismatch) return openAiError(res, 405, `Method ${req.method} is not allowed for ${path}.`, 'invalid_request_error', 'method_not_allowed');
+    res.locals.route = 'unmatched';
+    openAiError(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', 'unknown_url');
+  });
+
+  // Errors: body parser's (413, 400 bad JSON), group errors that know their status, then 500.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = error as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string; body?: () => unknown; headers?: Record<string, string> };
+    if (e?.type === 'entity.too.large') {
+      res.setHeader('connection', 'close');
+      return openAiError(res, 413, `Request body too large: the limit is ${Math.round(config.bodyLimitBytes / 1048576)} MiB.`, 'invalid_request_error', 'request_too_large');
+    }
+    if (e?.type === 'entity.parse.failed') {
+      return openAiError(res, 400, 'We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json');
+    }
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+      return openAiError(res, 415, e.message ?? 'Unsupported content encoding.', 'invalid_request_error', 'unsupported_encoding');
+    }
+    if (typeof e?.body === 'function' && typeof e.status === 'number') {
+      if (res.headersSent) return res.end();
+      for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);
+      return res.status(e.status).json(e.body());
+    }
+    const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+    if (status >= 400 && status < 500 && e?.expose) return openAiError(res, status, e.message ?? 'Bad request', 'invalid_request_error', null);
+    (res.locals.log as Logger | undefined ?? log).error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, stack: (error as Error)?.stack }, path: req.path }, 'handler failed');
+    openAiError(res, 500, 'The server had an error while processing your request.', 'server_error', 'internal_error');
+  });
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
+  let drained: (() => void) | undefined;
+  const maybeDrained = () => {
+    if (active.size === 0) drained?.();
+  };
+
+  const result: StandaloneServer = {
+    app,
+    server,
+    metrics,
+    store,
+    log,
+    url: '',
+    routes: routeNames,
+    missing,
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      result.url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+      return result.url;
+    },
+    async close(graceMs = config.shutdownGraceMs) {
+      if (!shuttingDown) {
+        shuttingDown = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (active.size > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, graceMs);
+            drained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        server.closeAllConnections();
+        await closed;
+        for (const api of apis.values()) api.close();
+        await closeStore();
+      }
+    },
+  };
+  return result;
+}
+
+export type { IncomingMessage };
