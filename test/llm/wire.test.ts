@@ -56,7 +56,8 @@ describe('routing, auth, CORS', () => {
   });
 
   test('Bearer, api-key and x-api-key authenticate; anything else is a 401 envelope with CORS', async () => {
-    for (const headers of [{ Authorization: `Bearer ${API_KEY}` }, { 'api-key': API_KEY }, { 'x-api-key': API_KEY }]) {
+    const variants: Array<Record<string, string>> = [{ Authorization: `Bearer ${API_KEY}` }, { 'api-key': API_KEY }, { 'x-api-key': API_KEY }];
+    for (const headers of variants) {
       const res = await chat({ messages: [{ role: 'user', content: 'hi' }] }, { ...headers, 'Content-Type': 'application/json' });
       expect(res.status).toBe(200);
     }
