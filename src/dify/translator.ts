@@ -252,7 +252,7 @@ export class DifyTranslator {
   /** Call when the upstream is exhausted (or after `complete`). Flushes held-back text. */
   finish(): void {
     this.flushSplitter();
-    if (this.mode === 'workflow' && !this.error && this.contentChars === 0 && this.workflowOutputs) {
+    if (!this.error && this.contentChars === 0 && this.workflowOutputs && (this.mode === 'workflow' || !this.sawMessageEnd)) {
       const answer = workflowAnswer(this.workflowOutputs);
       if (answer) this.text(answer);
       this.flushSplitter();
@@ -263,7 +263,7 @@ export class DifyTranslator {
       else if (this.workflowTotal > 0) this.usage = { prompt_tokens: 0, completion_tokens: this.workflowTotal, total_tokens: this.workflowTotal };
     }
     if (!this.error && this.workflowFailure && !this.sawMessageEnd) this.error = this.workflowFailure;
-    if (!this.error && !this.complete && !(this.mode === 'advanced-chat' && this.sawMessageEnd)) {
+    if (!this.error && !this.complete && !this.sawMessageEnd && !this.sawWorkflowFinished) {
       this.error = { code: 'upstream_incomplete', message: 'The Dify app stream ended before the answer was complete.', status: 502 };
     }
   }

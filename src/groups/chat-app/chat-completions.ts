@@ -1,0 +1,248 @@
+/** POST /v1/chat/completions over a Dify app: validation, planning, and the two answer sinks. */
+import type { Request, Response } from 'express';
+import { clientAbortSignal, endpointContext } from '../../host/context.js';
+import { ConversationStore } from '../../memory/conversation-store.js';
+import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
+import { sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
+import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, zodToError } from '../../openai/schemas.js';
+import { SseWriter } from '../../openai/sse.js';
+import { appParameters, resolveApp } from './apps.js';
+import { applyCors, authenticate, requestId } from './http.js';
+import { planTurn } from './plan.js';
+import { runTurn, type AnswerSink } from './run.js';
+import { parseSettings, type ChatAppSettings } from './settings.js';
+import type { TranslatorError } from '../../dify/translator.js';
+import type { NormalizedMessage, FunctionTool, ToolChoice } from '../../openai/schemas.js';
+import type { EndpointContext } from '../../host/context.js';
+import type { ResolvedApp } from './apps.js';
+import type { TurnPlan } from './plan.js';
+
+export const CONVERSATION_HEADER = 'X-Dify-Conversation-Id';
+
+/** Everything both APIs (chat completions, responses) need to run a turn. */
+export interface PreparedTurn {
+  ctx: EndpointContext;
+  settings: ChatAppSettings;
+  app: ResolvedApp & { key: string };
+  plan: TurnPlan;
+  emulateTools: boolean;
+  toolNames: string[];
+  store: ConversationStore;
+}
+
+export function conversationHeader(req: Request): string | undefined {
+  const v = req.headers['x-dify-conversation-id'];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.trim() ? s.trim() : undefined;
+}
+
+/** Auth + settings; the first step of every route. */
+export function authorize(req: Request, res: Response): { ctx: EndpointContext; settings: ChatAppSettings; key: string } {
+  const ctx = endpointContext(res);
+  const settings = parseSettings(ctx.settings);
+  const key = authenticate(req, settings.api_key);
+  return { ctx, settings, key };
+}
+
+export async function prepareTurn(args: {
+  req: Request;
+  ctx: EndpointContext;
+  settings: ChatAppSettings;
+  key: string;
+  model: string;
+  messages: NormalizedMessage[];
+  tools: FunctionTool[];
+  toolChoice: ToolChoice;
+  user: string | undefined;
+}): Promise<PreparedTurn> {
+  const { ctx, settings } = args;
+  const app = await resolveApp(ctx, settings, args.model);
+  // Parameters give completion/workflow apps their text input, default inputs and file inputs.
+  const parameters = await appParameters(ctx, app.handle, app.key).catch(() => undefined);
+  const forced = args.toolChoice === 'required' || typeof args.toolChoice === 'object';
+  const emulateTools = settings.tool_emulation && args.tools.length > 0 && args.toolChoice !== 'none';
+  if (forced && !settings.tool_emulation) {
+    throw unsupported('tool_choice forces a tool call, but tool calling is switched off for this endpoint.', 'tool_choice', 'unsupported_value');
+  }
+  const store = new ConversationStore(ctx.store);
+  const plan = await planTurn({
+    settings,
+    endpointId: ctx.endpointId,
+    app: { handle: app.handle, info: app.info, parameters },
+    messages: args.messages,
+    tools: args.tools,
+    toolChoice: args.toolChoice,
+    emulateTools,
+    clientKey: args.key,
+    openaiUser: args.user,
+    pinnedConversationId: conversationHeader(args.req),
+    store,
+  });
+  return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
+}
+
+export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSink) {
+  return {
+    handle: p.app.handle,
+    info: p.app.info,
+    plan: p.plan,
+    sink,
+    signal,
+    reasoningOutput: p.settings.reasoning_output,
+    emulateTools: p.emulateTools,
+    toolNames: p.toolNames,
+    store: p.store,
+    firstEventWaitMs: p.settings.first_event_wait_ms ?? 3000,
+    ...(p.settings.files_base_url ? { filesBaseUrl: p.settings.files_base_url } : {}),
+    log: p.ctx.log,
+  };
+}
+
+export async function chatCompletions(req: Request, res: Response): Promise<void> {
+  applyCors(req, res);
+  requestId(res);
+  try {
+    const { ctx, settings, key } = authorize(req, res);
+    const parsed = chatRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw zodToError(parsed.error);
+    const body = parsed.data;
+    rejectUnsupported(body);
+    const messages = normalizeMessages(body.messages);
+    const { tools, toolChoice, legacyFunctions } = normalizeTools(body);
+    const prepared = await prepareTurn({
+      req,
+      ctx,
+      settings,
+      key,
+      model: body.model,
+      messages,
+      tools,
+      toolChoice,
+      user: body.user ?? body.safety_identifier ?? undefined,
+    });
+    const signal = clientAbortSignal(req, res);
+    const model = prepared.app.modelId;
+    if (body.stream) {
+      const sink = new ChatStreamSink(res, model, body.stream_options?.include_usage === true, settings.keepalive_ms ?? undefined);
+      await runTurn(runOptions(prepared, signal, sink));
+    } else {
+      const sink = new ChatObjectSink(res, model, legacyFunctions);
+      await runTurn(runOptions(prepared, signal, sink));
+    }
+  } catch (err) {
+    if (!res.headersSent) sendError(res, err);
+    else if (!res.writableEnded) res.end();
+    logUnexpected(res, err);
+  }
+}
+
+export function logUnexpected(res: Response, err: unknown): void {
+  if (err && typeof err === 'object' && ('status' in err || 'code' in err)) return;
+  try {
+    endpointContext(res).log.error({ err: err instanceof Error ? err.message : String(err) }, 'chat-app handler failed');
+  } catch {
+    /* no context: nothing to log to */
+  }
+}
+
+/** Streams chat.completion.chunk objects (openai-compat.md §3.3). */
+export class ChatStreamSink implements AnswerSink {
+  private readonly writer: SseWriter;
+  private readonly chunks: ChatChunkBuilder;
+  private sentText = false;
+
+  constructor(
+    private readonly res: Response,
+    model: string,
+    private readonly includeUsage: boolean,
+    keepaliveMs: number | undefined,
+  ) {
+    this.writer = new SseWriter(res, keepaliveMs ? { keepaliveMs } : {});
+    this.chunks = new ChatChunkBuilder(newCompletionId(), model);
+  }
+
+  start(meta: { conversationId: string | undefined }): void {
+    this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
+    this.writer.data(this.chunks.role());
+  }
+  reasoning(text: string): void {
+    this.writer.data(this.chunks.reasoning(text));
+  }
+  content(text: string): void {
+    this.sentText = true;
+    this.writer.data(this.chunks.content(text));
+  }
+  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
+    this.writer.data(this.chunks.toolCallStart(call.index, call.id, call.name, ''));
+    if (call.arguments) this.writer.data(this.chunks.toolCallArgs(call.index, call.arguments));
+  }
+  replace(text: string): void {
+    // A stream cannot retract text: the replacement follows what was sent.
+    this.content(this.sentText ? `\n\n${text}` : text);
+  }
+  finish(reason: FinishReason, usage: OpenAIUsage): void {
+    this.writer.data(this.chunks.finish(reason));
+    if (this.includeUsage) this.writer.data(this.chunks.usage(usage));
+    this.writer.done();
+  }
+  fail(error: TranslatorError): void {
+    this.writer.error(streamErrorBody(error.code, error.message, error.status));
+  }
+}
+
+/** Collects the answer into one chat.completion object. */
+export class ChatObjectSink implements AnswerSink {
+  private content_ = '';
+  private reasoning_ = '';
+  private readonly toolCalls: ToolCall[] = [];
+  private conversationId: string | undefined;
+
+  constructor(
+    private readonly res: Response,
+    private readonly model: string,
+    private readonly legacyFunctions: boolean,
+  ) {}
+
+  start(meta: { conversationId: string | undefined }): void {
+    this.conversationId = meta.conversationId;
+  }
+  reasoning(text: string): void {
+    this.reasoning_ += text;
+  }
+  content(text: string): void {
+    this.content_ += text;
+  }
+  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
+    this.toolCalls.push({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } });
+  }
+  replace(text: string): void {
+    this.content_ = text;
+  }
+  finish(reason: FinishReason, usage: OpenAIUsage): void {
+    const obj = chatCompletion({
+      id: newCompletionId(),
+      model: this.model,
+      content: this.content_,
+      reasoning: this.reasoning_,
+      toolCalls: this.toolCalls,
+      finishReason: reason,
+      usage,
+    });
+    if (this.legacyFunctions && this.toolCalls.length > 0) {
+      const choice = (obj.choices as Array<Record<string, unknown>>)[0]!;
+      const message = choice.message as Record<string, unknown>;
+      message.function_call = this.toolCalls[0]!.function;
+      delete message.tool_calls;
+      choice.finish_reason = 'function_call';
+    }
+    if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
+    this.res.status(200).type('application/json').send(JSON.stringify(obj));
+  }
+  fail(error: TranslatorError): void {
+    const body = streamErrorBody(error.code, error.message, error.status);
+    const status = body.error.type === 'invalid_request_error' ? 400 : 502;
+    // The app already ran: retrying would run it again.
+    this.res.setHeader('x-should-retry', 'false');
+    this.res.status(status).type('application/json').send(JSON.stringify(body));
+  }
+}

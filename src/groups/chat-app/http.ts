@@ -1,0 +1,71 @@
+/** Auth, CORS and request ids for the chat-app routes (openai-compat.md §7.2, §7.3). */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { invalidApiKey } from '../../openai/errors.js';
+
+export const EXPOSED_HEADERS = 'x-request-id, retry-after, retry-after-ms, x-should-retry, x-dify-conversation-id, x-ratelimit-limit-requests, x-ratelimit-remaining-requests';
+const DEFAULT_ALLOWED_HEADERS =
+  'authorization, content-type, api-key, x-api-key, x-dify-conversation-id, openai-organization, openai-project, openai-beta, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout, x-stainless-helper-method, x-stainless-poll-helper';
+
+/** CORS headers for every response (JSON, SSE, errors). */
+export function applyCors(req: Request, res: Response): void {
+  const origin = req.headers.origin;
+  res.setHeader('Access-Control-Allow-Origin', typeof origin === 'string' && origin ? origin : '*');
+  if (origin) res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+}
+
+export function requestId(res: Response): string {
+  const id = 'req_' + randomUUID().replace(/-/g, '');
+  res.setHeader('x-request-id', id);
+  return id;
+}
+
+/** OPTIONS preflight: 204, no auth. */
+export function preflight(req: Request, res: Response): void {
+  applyCors(req, res);
+  const requested = req.headers['access-control-request-headers'];
+  const allowed = typeof requested === 'string' && requested.trim() ? `${requested}, authorization` : DEFAULT_ALLOWED_HEADERS;
+  res.setHeader('Access-Control-Allow-Headers', allowed);
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader('Access-Control-Max-Age', '86400');
+  if (req.headers['access-control-request-private-network'] === 'true') {
+    res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  }
+  res.status(204).end();
+}
+
+/** The key the client sent: Bearer, api-key or x-api-key. */
+export function clientKey(req: Request): string {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth) {
+    const m = /^\s*Bearer\s+(.+?)\s*$/i.exec(auth);
+    return m ? m[1]! : auth.trim();
+  }
+  const apiKey = req.headers['api-key'] ?? req.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : '';
+}
+
+function digest(v: string): Buffer {
+  return createHash('sha256').update(v).digest();
+}
+
+/**
+ * Checks the client key against the configured key(s), in constant time per candidate.
+ * `configured` string: that key is required (empty string = misconfigured: nobody gets in).
+ * `configured` string[]: any of them; an empty list means open access.
+ * Returns the accepted key (for scoping), throws 401 otherwise.
+ */
+export function authenticate(req: Request, configured: string | string[] | null | undefined): string {
+  const presented = clientKey(req);
+  const keys = Array.isArray(configured) ? configured.filter((k) => k !== '') : [configured ?? ''];
+  if (Array.isArray(configured) && keys.length === 0) return presented;
+  const p = digest(presented);
+  let ok = false;
+  for (const k of keys) {
+    if (k === '') continue;
+    if (timingSafeEqual(p, digest(k)) && presented !== '') ok = true;
+  }
+  if (!ok) throw invalidApiKey();
+  return presented;
+}

@@ -1,0 +1,39 @@
+/** The chat-app group's settings (settings/chat-app.yaml), validated leniently with defaults. */
+import { z } from 'zod';
+
+const bool = (dflt: boolean) =>
+  z
+    .union([z.boolean(), z.string(), z.number()])
+    .nullish()
+    .transform((v) => (v === null || v === undefined || v === '' ? dflt : v === true || v === 'true' || v === 1 || v === '1'));
+
+export const chatAppSettingsSchema = z.looseObject({
+  /** Plugin: one secret. Standalone: a list of accepted client keys; empty list = open. */
+  api_key: z.union([z.string(), z.array(z.string())]).nullish(),
+  app: z.unknown().optional(),
+  model_id: z.string().nullish().transform((v) => (v ? v.trim() : '')),
+  memory_mode: z.enum(['auto', 'history', 'last']).nullish().catch('auto').transform((v) => v ?? 'auto'),
+  system_prompt: z.enum(['prefix', 'input', 'ignore']).nullish().catch('prefix').transform((v) => v ?? 'prefix'),
+  system_prompt_variable: z.string().nullish().transform((v) => (v ? v.trim() : '')),
+  tool_emulation: bool(true),
+  reasoning_output: z
+    .enum(['reasoning_content', 'think_tags', 'hidden'])
+    .nullish()
+    .catch('reasoning_content')
+    .transform((v) => v ?? 'reasoning_content'),
+  strip_platform_metadata: bool(false),
+  /** Test/tuning knobs (not in the YAML): keepalive interval and first-event wait. */
+  keepalive_ms: z.coerce.number().positive().nullish(),
+  first_event_wait_ms: z.coerce.number().nonnegative().nullish(),
+  /** Base for relative Dify file URLs in message_file events. */
+  files_base_url: z.string().nullish(),
+});
+
+export type ChatAppSettings = z.infer<typeof chatAppSettingsSchema>;
+
+export function parseSettings(raw: Record<string, unknown>): ChatAppSettings {
+  const parsed = chatAppSettingsSchema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  // Never fail a request over a malformed optional setting: fall back to defaults for everything but the key/app.
+  return chatAppSettingsSchema.parse({ api_key: (raw as { api_key?: unknown })?.api_key ?? null, app: (raw as { app?: unknown })?.app });
+}
