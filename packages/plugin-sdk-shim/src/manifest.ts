@@ -16,11 +16,17 @@ export function groupNameOf(groupFile: string): string {
  * and labels it `<shared label> (<group>)` unless the group file's `plugin:` says otherwise. A manifest
  * listing one group (a packaged plugin, or a plain single-group plugin) keeps its own name and label.
  */
+function suffixed(label: Manifest['label'], suffix: string): Manifest['label'] {
+  const out: Record<string, string> = {};
+  for (const [lang, text] of Object.entries(label)) if (typeof text === 'string') out[lang] = text ? `${text}${suffix}` : text;
+  return out as Manifest['label'];
+}
+
 export function buildGroupManifest(shared: Manifest, groupFile: string, plugin: GroupPlugin | undefined): Manifest {
   const group = groupNameOf(groupFile);
   const several = shared.plugins.endpoints.length > 1;
   const defaultName = several ? `${shared.name}_${group.replace(/-/g, '_')}` : shared.name;
-  const defaultLabel = several ? { ...shared.label, en_US: `${shared.label.en_US} (${group})` } : shared.label;
+  const defaultLabel = several ? suffixed(shared.label, ` (${group})`) : shared.label;
   const manifest: Manifest = {
     ...shared,
     name: plugin?.name ?? defaultName,
