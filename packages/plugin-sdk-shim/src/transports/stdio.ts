@@ -46,6 +46,8 @@ export function startStdioTransport(options: StdioTransportOptions): TransportHa
       clearInterval(heartbeat);
       if (!notify) core.failReverseCalls(new SessionClosedError(`daemon connection closed (${why})`));
       await core.shutdown(options.shutdownGraceMs, new SessionClosedError(`plugin runtime closed (${why})`), notify);
+      // aborted handlers get their 'close' events (and may log) before the console is restored
+      await new Promise((resolve) => setImmediate(resolve));
       restoreConsole();
       claimed?.release();
       stdin.removeAllListeners('data');

@@ -1,0 +1,89 @@
+// The simulator's own fidelity: the daemon traps it must reproduce so runtime tests can fail.
+import { describe, expect, test } from 'vitest';
+import { DaemonCore, buildRawHttpRequest, goEncodeQuery, canonicalHeaderKey } from './simulator.js';
+
+function fakePlugin(respond: (sessionId: string, send: (line: object) => void) => void) {
+  const out: string[] = [];
+  let core!: DaemonCore;
+  core = new DaemonCore((line) => {
+    out.push(line);
+    const msg = JSON.parse(line);
+    if (msg.event === 'request') respond(msg.session_id, (m) => core.handleLine(Buffer.from(JSON.stringify(m))));
+  });
+  return core;
+}
+
+const chunk = (id: string, data: object) => ({ event: 'session', session_id: id, data: { type: 'stream', data } });
+const end = (id: string) => ({ event: 'session', session_id: id, data: { type: 'end', data: {} } });
+const hex = (s: string) => Buffer.from(s).toString('hex');
+
+describe('daemon simulator fidelity', () => {
+  test('chunks + end arriving within ~1 ms are truncated to the first chunk', async () => {
+    const core = fakePlugin((id, send) => {
+      send(chunk(id, { status: 200, headers: { 'Content-Type': 'text/plain' }, result: hex('a') }));
+      send(chunk(id, { result: hex('b') }));
+      send(chunk(id, { result: hex('c') }));
+      send(end(id));
+    });
+    const res = await core.invoke({ method: 'GET', path: '/' });
+    expect(res.truncated).toBe(true);
+    expect(res.body.toString()).toBe('a');
+  });
+
+  test('chunks beyond 128 pending are dropped when the client reads slowly', async () => {
+    const core = fakePlugin((id, send) => {
+      send(chunk(id, { status: 200, result: hex('first') }));
+      setTimeout(() => {
+        for (let i = 0; i < 200; i++) send(chunk(id, { result: hex('x') }));
+        send(end(id));
+      }, 5);
+    });
+    const res = await core.invoke({ method: 'GET', path: '/' }, { clientChunkDelayMs: 1 });
+    expect(res.dropped).toBe(200 - 128);
+    expect(res.body.length).toBe(5 + 128);
+  });
+
+  test('status defaults to 100, headers keep one value per name, error before body -> 500 JSON', async () => {
+    const noStatus = fakePlugin((id, send) => {
+      send(chunk(id, { headers: { 'X-A': '1' }, result: '' }));
+      setTimeout(() => send(end(id)), 5);
+    });
+    expect((await noStatus.invoke({ method: 'GET', path: '/' })).status).toBe(100);
+    const failing = fakePlugin((id, send) => {
+      send({ event: 'session', session_id: id, data: { type: 'error', data: { error_type: 'X', message: 'nope', args: {} } } });
+      send(end(id));
+    });
+    const res = await failing.invoke({ method: 'GET', path: '/' });
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ message: 'nope' });
+  });
+
+  test('non-JSON stdout lines are flagged as protocol violations', () => {
+    const core = new DaemonCore(() => {});
+    core.handleLine(Buffer.from('hello world'));
+    core.handleLine(Buffer.from('{"event":"heartbeat","session_id":null,"data":{}}'));
+    expect(core.protocolViolations).toHaveLength(1);
+    expect(core.heartbeats).toBe(1);
+  });
+
+  test('requests are rebuilt like Go Request.Write', () => {
+    const raw = buildRawHttpRequest({
+      method: 'POST',
+      path: '/chat/completions',
+      query: 'b=2&a=1 2',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x', 'X-Real-IP': '1.1.1.1', 'user-agent': 'curl/8' },
+      body: '{"x":1}',
+      host: 'dify.example.com',
+    }).toString();
+    expect(raw).toBe(
+      'POST /chat/completions?a=1+2&b=2 HTTP/1.1\r\nHost: dify.example.com\r\nUser-Agent: curl/8\r\nContent-Length: 7\r\n' +
+        'Authorization: Bearer x\r\nContent-Type: application/json\r\nDify-Hook-Id: abcd1234efgh5678\r\n' +
+        'Dify-Hook-Url: http://dify.example.com/e/abcd1234efgh5678/chat/completions\r\n\r\n{"x":1}',
+    );
+    expect(buildRawHttpRequest({ method: 'POST', path: '/x' }).toString()).toContain('Transfer-Encoding: chunked\r\n');
+    expect(buildRawHttpRequest({ method: 'POST', path: '/x' }).toString().endsWith('\r\n\r\n0\r\n\r\n')).toBe(true);
+    expect(buildRawHttpRequest({ method: 'GET', path: '/x' }).toString()).not.toMatch(/Content-Length|Transfer-Encoding/);
+    expect(goEncodeQuery('z=1&a=%2F&a=b')).toBe('a=%2F&a=b&z=1');
+    expect(canonicalHeaderKey('x-custom-HEADER')).toBe('X-Custom-Header');
+  });
+});
