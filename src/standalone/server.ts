@@ -20,7 +20,7 @@ import { setEndpointContext, type EndpointContext } from '../host/context.js';
 import { RedisKeyValueStore } from '../memory/redis-store.js';
 import { SqliteKeyValueStore } from '../memory/sqlite-store.js';
 import type { EndpointConfig, GroupName, StandaloneConfig } from './config.js';
-import { findDeclarationRoot, groupRoutes } from './group-routes.js';
+import { findDeclarationRoot, groupRoutes, groupSettingDefaults } from './group-routes.js';
 import { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { DifyServiceApi } from './service-api.js';
@@ -164,7 +164,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     const apps = endpoint.apps.map(handleFor);
     const context: Omit<EndpointContext, 'log'> = {
       endpointId: endpoint.name,
-      settings: endpoint.settings,
+      settings: { ...groupSettingDefaults(root, endpoint.group), ...endpoint.settings },
       app(selector: unknown): AppHandle {
         // Standalone app-selector values are app refs from the config: "support" or { app_id: "support" }.
         const ref = typeof selector === 'string' ? selector : selector && typeof selector === 'object' ? String((selector as { app_id?: unknown }).app_id ?? '') : '';
@@ -212,6 +212,10 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     const incoming = req.headers['x-request-id'];
     const reqId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('x-request-id', reqId);
+    // The host's request id is the one in the logs: handlers may not replace it.
+    const setHeader = res.setHeader.bind(res);
+    res.setHeader = ((name: string, value: number | string | readonly string[]) =>
+      name.toLowerCase() === 'x-request-id' ? res : setHeader(name, value)) as typeof res.setHeader;
     res.locals.reqId = reqId;
     res.locals.log = log.child({ reqId });
     res.locals.route = 'unmatched';

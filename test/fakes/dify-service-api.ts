@@ -77,6 +77,8 @@ export interface RecordedRequest {
   body: Record<string, unknown> | undefined;
   rawBodyBytes: number;
   at: number;
+  /** Runs of chat apps: the conversation the run belongs to (new or continued). */
+  conversationId?: string;
 }
 
 interface Task {
@@ -311,6 +313,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
       conversationId = randomUUID();
       conversations.set(conversationId, { user, appKey: app.key, turns: 1 });
     }
+    if (conversationId) recorded.conversationId = conversationId;
     const taskId = randomUUID();
     const messageId = randomUUID();
     const workflowRunId = randomUUID();
