@@ -269,7 +269,10 @@ export async function startRemoteDebugServer(opts: { key: string; reverse?: Reve
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    let failed = false;
     const fail = (message: string): void => {
+      if (failed) return;
+      failed = true;
       failures.push(message);
       socket.end(message + '\n');
     };
@@ -287,6 +290,7 @@ export async function startRemoteDebugServer(opts: { key: string; reverse?: Reve
     }, opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
 
     const splitter = new LineSplitter((line) => {
+      if (failed) return;
       if (initialised) {
         core!.handleLine(line);
         return;
