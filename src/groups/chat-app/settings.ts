@@ -31,9 +31,18 @@ export const chatAppSettingsSchema = z.looseObject({
 
 export type ChatAppSettings = z.infer<typeof chatAppSettingsSchema>;
 
+/** zod leaves absent optional keys out (no transform runs): give every field its value explicitly. */
+function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const k of ['model_id', 'memory_mode', 'system_prompt', 'system_prompt_variable', 'tool_emulation', 'reasoning_output', 'strip_platform_metadata']) {
+    if (!(k in out)) out[k] = null;
+  }
+  return out;
+}
+
 export function parseSettings(raw: Record<string, unknown>): ChatAppSettings {
-  const parsed = chatAppSettingsSchema.safeParse(raw ?? {});
+  const parsed = chatAppSettingsSchema.safeParse(withDefaults(raw ?? {}));
   if (parsed.success) return parsed.data;
   // Never fail a request over a malformed optional setting: fall back to defaults for everything but the key/app.
-  return chatAppSettingsSchema.parse({ api_key: (raw as { api_key?: unknown })?.api_key ?? null, app: (raw as { app?: unknown })?.app });
+  return chatAppSettingsSchema.parse(withDefaults({ api_key: (raw as { api_key?: unknown })?.api_key ?? null, app: (raw as { app?: unknown })?.app }));
 }
