@@ -7,7 +7,8 @@ import type { DifySession } from '@dify/plugin-sdk-shim';
 import { createPluginModelsClient, normalizeEmbeddingResult, normalizeLlmChunk } from '../../src/backend/plugin-models.js';
 import { DifyError, type LlmInvokeRequest } from '../../src/backend/types.js';
 import { AnswerAssembler } from '../../src/groups/llm/answer.js';
-import { EMBEDDING_SELECTOR, LLM_SELECTOR, rawChunk, rawEmbeddingResult, rawUsage, wholeToolCalls } from '../fakes/dify-models.js';
+import { modelRuntimeError } from '../../src/groups/llm/errors.js';
+import { EMBEDDING_SELECTOR, ERROR_TEXTS, LLM_SELECTOR, rawChunk, rawEmbeddingResult, rawUsage, wholeToolCalls } from '../fakes/dify-models.js';
 
 describe('normalising what the daemon relays', () => {
   test('decimal-string prices, null tool_calls, prompt_messages and unknown keys', () => {
@@ -163,5 +164,25 @@ describe('tool-call chunking styles', () => {
     expect(assemble([rawChunk({ content: 'x', finishReason: 'end_turn' })]).summary.finishReason).toBe('stop');
     expect(assemble([rawChunk({ content: 'x', finishReason: 'SAFETY' })]).summary.finishReason).toBe('content_filter');
     expect(assemble([rawChunk({ content: 'x' })]).summary.finishReason).toBe('stop');
+  });
+});
+
+describe('model-runtime errors as a client sees them', () => {
+  test.each([
+    [ERROR_TEXTS.contextLength, 400, 'context_length_exceeded'],
+    ['PluginInvokeError: {"error_type":"InvokeBadRequestError","message":"prompt is too long: 210000 tokens > 200000 maximum"}', 400, 'context_length_exceeded'],
+    [ERROR_TEXTS.quota, 429, 'insufficient_quota'],
+    [ERROR_TEXTS.rateLimit, 429, 'rate_limit_exceeded'],
+    [ERROR_TEXTS.credentials, 502, 'upstream_auth_error'],
+    ['PluginInvokeError: {"error_type":"ValueError","message":"Model Parameter temperature should be less than or equal to 1.0."}', 400, 'invalid_request'],
+    ['permission denied, you need to enable llm access in plugin manifest', 502, 'upstream_permission_error'],
+    ['PluginInvokeError: {"error_type":"InvokeServerUnavailableError","message":"overloaded"}', 503, 'upstream_unavailable'],
+    ['something odd', 502, 'upstream_error'],
+  ])('%s -> %i %s', (text, status, code) => {
+    const err = modelRuntimeError(new DifyError(text, 'model_invoke_error', 0));
+    expect([err.status, err.code]).toEqual([status, code]);
+    if (code === 'context_length_exceeded') expect(err.message).toMatch(/maximum context length/);
+    // the plugin's JSON wrapper is unwrapped into a readable message
+    expect(err.message).not.toMatch(/error_type/);
   });
 });

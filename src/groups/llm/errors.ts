@@ -54,7 +54,8 @@ export function modelRuntimeError(err: unknown): OpenAIError {
       'x-should-retry': 'false',
     });
   }
-  if (/InvokeBadRequestError|bad request|invalid_param|validation/i.test(text) || status === 400) {
+  // Dify validates parameters against the model's rules ("Model Parameter temperature should be ...").
+  if (/InvokeBadRequestError|ValueError|Model Parameter|bad request|invalid_param|validation/i.test(text) || status === 400) {
     return new OpenAIError(400, clean, 'invalid_request_error', null, 'invalid_request');
   }
   if (/timeout|timed out/i.test(text) || status === 504) {
