@@ -388,11 +388,56 @@ const NONE = -1;
 const PARTIAL = -2;
 
 const MAX_INFO = 40;
+/** Mistral's marker before a JSON array of calls. */
+const MISTRAL_PREFIX = '[TOOL_CALLS]';
 const MAX_NAME = 80;
 const MAX_PROBE = 80;
 
 function isWs(c: number): boolean {
   return c === SPACE || c === NL || c === CR || c === TAB;
+}
+
+function isNameChar(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d || c === 0x2e || c === 0x3a
+  );
+}
+
+/** `name` then `{arguments}`, `<arg_key>k</arg_key><arg_value>v</arg_value>` pairs, or nothing (GLM style). */
+function nameAndArguments(body: string, names: Set<string> | undefined): Call[] | undefined {
+  const t = body.trim();
+  let i = 0;
+  while (i < t.length && isNameChar(t.charCodeAt(i))) i++;
+  const name = t.slice(0, i);
+  if (!name || (names && !names.has(name))) return undefined;
+  const rest = t.slice(i).trim();
+  let args: Record<string, unknown> | undefined;
+  if (!rest) args = {};
+  else if (rest.startsWith('{')) {
+    const v = parseJsonLoose(rest);
+    args = isPlainObject(v) ? v : undefined;
+  } else args = argKeyValuePairs(rest);
+  return args ? [{ name, arguments: JSON.stringify(args) }] : undefined;
+}
+
+function argKeyValuePairs(body: string): Record<string, unknown> | undefined {
+  const args: Record<string, unknown> = {};
+  let p = 0;
+  for (;;) {
+    const k = body.indexOf('<arg_key>', p);
+    if (k < 0) break;
+    if (body.slice(p, k).trim()) return undefined;
+    const kEnd = body.indexOf('</arg_key>', k);
+    if (kEnd < 0) return undefined;
+    const v = body.indexOf('<arg_value>', kEnd);
+    if (v < 0 || body.slice(kEnd + '</arg_key>'.length, v).trim()) return undefined;
+    const vEnd = body.indexOf('</arg_value>', v);
+    if (vEnd < 0) return undefined;
+    args[body.slice(k + '<arg_key>'.length, kEnd).trim()] = paramValue(body.slice(v + '<arg_value>'.length, vEnd));
+    p = vEnd + '</arg_value>'.length;
+  }
+  if (body.slice(p).trim() || Object.keys(args).length === 0) return undefined;
+  return args;
 }
 
 type BlockKind = 'tag' | 'fence' | 'bare';
@@ -412,9 +457,13 @@ const CLOSERS: Record<Tag, string> = {
   function_calls: '</function_calls>',
 };
 
+const STRAY_CLOSERS = [...Object.values(CLOSERS), '</tool_response>'];
+
 interface Block {
   kind: BlockKind;
   phase: Phase;
+  /** Bare JSON behind an explicit marker ([TOOL_CALLS]): no stricter bare-JSON rule. */
+  loose: boolean;
   tag?: Tag;
   fnName?: string;
   bodyStart: number;
@@ -612,6 +661,14 @@ export class ToolCallParser {
     return p;
   }
 
+  private onlyNewlines(from: number, to: number): boolean {
+    for (let i = from; i < to; i++) {
+      const c = this.ch(i);
+      if (c !== NL && c !== CR) return false;
+    }
+    return true;
+  }
+
   /** Resolves blocks as far as the held text allows; continues with the text after each. */
   private drive(out: PieceList, ended: boolean): void {
     while (this.block) {
@@ -647,6 +704,14 @@ export class ToolCallParser {
         case 'open': {
           if (b.kind === 'tag') {
             let partial = false;
+            if (this.afterCall) {
+              // A stray closing tag right after a call is markup, not content.
+              for (const closer of STRAY_CLOSERS) {
+                const m = this.matchAt(0, closer);
+                if (m === PARTIAL) partial = true;
+                else if (m >= 0) return { calls: [], end: m };
+              }
+            }
             for (const [lit, tag] of TAG_LITERALS) {
               const m = this.matchAt(0, lit);
               if (m === PARTIAL) partial = true;
@@ -753,6 +818,18 @@ export class ToolCallParser {
           // `{` or `[` at the start of a line: hold only until the first key shows whether it can be a call.
           let p = 0;
           if (this.ch(0) === LBRACKET) {
+            const m = this.matchAt(0, MISTRAL_PREFIX);
+            if (m === PARTIAL) return ended ? { text: true, end: n } : undefined;
+            if (m >= 0) {
+              const q = this.skipWs(m);
+              if (q >= n) return ended ? { text: true, end: n } : undefined;
+              const c = this.ch(q);
+              if (c !== LBRACE && c !== LBRACKET) return { text: true, end: 1 };
+              b.loose = true;
+              b.phase = 'json';
+              b.jsonStart = b.pos = q;
+              continue;
+            }
             p = this.skipWs(1);
             if (p >= n) return this.waitOrRelease(ended, n > MAX_PROBE);
             if (this.ch(p) !== LBRACE) return { text: true, end: 1 };
@@ -794,6 +871,19 @@ export class ToolCallParser {
               continue;
             }
             if (partial) return ended ? { text: true, end: n } : undefined;
+          }
+          if (b.tag === 'tool_call' && isNameChar(c) && this.onlyNewlines(b.bodyStart, p)) {
+            // GLM style: `<tool_call>name` then a line break, `{arguments}` or `<arg_key>` pairs.
+            let q = p;
+            while (q < n && q - p <= MAX_NAME && isNameChar(this.ch(q))) q++;
+            if (q >= n && q - p <= MAX_NAME) return ended ? { text: true, end: n } : undefined;
+            const after = this.ch(q);
+            const name = this.held.slice(p, q);
+            if ((after === NL || after === CR || after === LBRACE || after === LT) && (!this.names || this.names.has(name))) {
+              b.phase = 'raw';
+              b.pos = q;
+              continue;
+            }
           }
           return { text: true, end: b.bodyStart };
         }
@@ -891,7 +981,7 @@ export class ToolCallParser {
         const args = isPlainObject(v) ? JSON.stringify(v) : undefined;
         c = args && b.fnName && (!this.names || this.names.has(b.fnName)) ? [{ name: b.fnName, arguments: args }] : undefined;
       } else {
-        c = callsFromValue(v, this.names, b.kind === 'bare');
+        c = callsFromValue(v, this.names, b.kind === 'bare' && !b.loose);
       }
       if (!c) return { text: true, end };
       calls.push(...c);
@@ -909,7 +999,7 @@ export class ToolCallParser {
     } else if (b.tag === 'function_calls') {
       calls = invokeCalls(body, this.names);
     } else {
-      calls = this.callsOnly(body);
+      calls = this.callsOnly(body) ?? (b.tag === 'tool_call' ? nameAndArguments(body, this.names) : undefined);
     }
     return calls ? { calls, end } : { text: true, end };
   }
@@ -936,6 +1026,7 @@ function newBlock(kind: BlockKind): Block {
   return {
     kind,
     phase: kind === 'bare' ? 'probe' : 'open',
+    loose: false,
     bodyStart: 0,
     pos: 0,
     values: [],

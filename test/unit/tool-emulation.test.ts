@@ -264,7 +264,47 @@ const CASES: Case[] = [
     text: '<tool_call>{"name":"web_search","arguments":{"q":"a } ] </tool_call> \\" ```"}}</tool_call>',
     expect: [{ name: 'web_search', arguments: '{"q":"a } ] </tool_call> \\" ```"}' }],
   },
+  {
+    name: 'GLM style name and arg_key/arg_value pairs',
+    text: '<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>',
+    expect: [{ name: 'get_weather', arguments: '{"city":"Paris","days":3}' }],
+  },
+  {
+    name: 'GLM style name then JSON arguments',
+    text: 'ok\n<tool_call>get_weather\n{"city": "Paris"}\n</tool_call>',
+    expect: [{ content: 'ok' }, PARIS],
+  },
+  {
+    name: 'Mistral [TOOL_CALLS] prefix',
+    text: '[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+    expect: [PARIS],
+  },
+  {
+    name: 'stray closing tags after a call are dropped',
+    text: '<function=get_weather>{"city": "Paris"}</function></tool_call>\n',
+    expect: [PARIS],
+  },
   // --- not calls: released unchanged ---
+  {
+    name: 'prose about the tags',
+    text: 'Wrap calls in <tool_call> tags; write <tool_call>\nthen JSON, and <tool_call>x y.',
+    expect: [{ content: 'Wrap calls in <tool_call> tags; write <tool_call>\nthen JSON, and <tool_call>x y.' }],
+  },
+  {
+    name: 'GLM style with an unknown tool name',
+    text: '<tool_call>rm\n{}</tool_call>',
+    expect: [{ content: '<tool_call>rm\n{}</tool_call>' }],
+  },
+  {
+    name: 'trailing whitespace of a plain answer is kept',
+    text: 'Answer.\n\n',
+    expect: [{ content: 'Answer.\n\n' }],
+  },
+  {
+    name: 'bracketed text that is not the Mistral marker',
+    text: '[TOOL] note\n[TOOL_CALLS] without JSON',
+    expect: [{ content: '[TOOL] note\n[TOOL_CALLS] without JSON' }],
+  },
   {
     name: 'plain answer',
     text: 'The weather in Paris is mild. 1 < 2 and 3 > 2.\n- item\n  - nested',
