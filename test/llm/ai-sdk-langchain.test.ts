@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { APICallError, embedMany, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { HumanMessage, type AIMessageChunk } from '@langchain/core/messages';
 import { ContextOverflowError } from '@langchain/core/errors';
@@ -102,6 +103,35 @@ describe('AI SDK (@ai-sdk/openai-compatible)', () => {
     expect(APICallError.isInstance(err)).toBe(true);
     expect((err as APICallError).statusCode).toBe(404);
     expect((err as APICallError).isRetryable).toBe(false);
+  });
+});
+
+describe('AI SDK (@ai-sdk/openai, Responses API by default)', () => {
+  test('generateText and streamText with a tool over /v1/responses', async () => {
+    const openai = createOpenAI({ baseURL: host.v1, apiKey: API_KEY });
+    const plain = await generateText({ model: openai(MODEL), prompt: 'Say hello', maxRetries: 0 });
+    expect(plain.text).toBe('Hello from Dify');
+    expect(plain.usage.inputTokens).toBe(11);
+
+    const inputs: unknown[] = [];
+    const result = streamText({
+      model: openai(MODEL),
+      prompt: "What's the weather in Paris?",
+      maxRetries: 0,
+      stopWhen: stepCountIs(3),
+      tools: {
+        get_weather: tool({
+          inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }),
+          execute: async (input: { city: string }) => {
+            inputs.push(input);
+            return 'warm';
+          },
+        }),
+      },
+    });
+    for await (const part of result.fullStream) if (part.type === 'error') throw part.error;
+    expect(inputs).toEqual([{ city: 'Paris' }]);
+    expect(await result.text).toBe('Paris: warm');
   });
 });
 

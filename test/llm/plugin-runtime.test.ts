@@ -204,6 +204,12 @@ describe('llm plugin under the daemon simulator', () => {
   test('models list without /v1, as users paste base URLs both ways', async () => {
     const client = new OpenAI({ baseURL: base, apiKey: API_KEY, maxRetries: 0 });
     expect((await client.models.list()).data.map((m) => m.id)).toEqual([MODEL, EMBEDDING_SELECTOR.model]);
+    expect((await client.models.retrieve(MODEL)).id).toBe(MODEL);
+    // a slash-bearing id reaches the handler (percent-encoded by the SDK) and gets the OpenAI 404
+    const missing = (await client.models.retrieve('langgenius/other').catch((e: unknown) => e)) as InstanceType<typeof OpenAI.NotFoundError>;
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing.code).toBe('model_not_found');
+    expect(missing.message).toContain('langgenius/other');
   });
 
   test('AI SDK: streamText with tools and embedMany', async () => {

@@ -301,6 +301,25 @@ describe('what reaches the model', () => {
   });
 });
 
+describe('legacy functions', () => {
+  test('functions in, function_call out', async () => {
+    const legacy = await startLlmHost(new FakeModels({ llm: () => streamedToolCalls([{ id: 'call_x', name: 'lookup', args: ['{"q":1}'] }]) }));
+    try {
+      const res = await fetch(`${legacy.v1}/chat/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'lookup', parameters: { type: 'object' } }] }),
+      });
+      const body = (await res.json()) as { choices: Array<{ finish_reason: string; message: { function_call?: { name: string; arguments: string }; tool_calls?: unknown } }> };
+      expect(body.choices[0]!.finish_reason).toBe('function_call');
+      expect(body.choices[0]!.message.function_call).toEqual({ name: 'lookup', arguments: '{"q":1}' });
+      expect(body.choices[0]!.message.tool_calls).toBeUndefined();
+    } finally {
+      await legacy.close();
+    }
+  });
+});
+
 describe('embeddings edge cases', () => {
   const embed = (body: Record<string, unknown>) =>
     fetch(`${host.v1}/embeddings`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'text-embedding-3-small', ...body }) });
