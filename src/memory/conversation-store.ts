@@ -32,9 +32,26 @@ export class ConversationStore {
     }
   }
 
+  /**
+   * Stores `fp` as the newest state of the record's conversation. Only the newest state continues it:
+   * a history that branches off an older turn must not land in a Dify conversation that has moved on.
+   */
   async remember(fp: string, record: Omit<ConversationRecord, 'at'>): Promise<void> {
     const rec: ConversationRecord = { ...record, at: Math.floor(Date.now() / 1000) };
     await this.kv.set(this.prefix + fp, JSON.stringify(rec), this.ttlSeconds);
+    await this.kv.set(this.headKey(record.conversationId), fp, this.ttlSeconds);
+  }
+
+  /** The conversation `fp` continues, if `fp` is still that conversation's newest state. */
+  async continuation(fp: string): Promise<ConversationRecord | null> {
+    const rec = await this.lookup(fp);
+    if (!rec) return null;
+    const head = await this.kv.get(this.headKey(rec.conversationId));
+    return head === null || head === fp ? rec : null;
+  }
+
+  private headKey(conversationId: string): string {
+    return this.prefix + 'head:' + conversationId;
   }
 
   async forget(fp: string): Promise<void> {

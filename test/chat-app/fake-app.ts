@@ -106,6 +106,7 @@ export class FakeDifyApp implements AppHandle {
           } else {
             conversationId = randomUUID();
             conv = { user: request.user, history: [] };
+            self.conversations.set(conversationId, conv); // Dify creates it when the run starts
           }
           record.conversationId = conversationId;
         }
@@ -135,13 +136,12 @@ export class FakeDifyApp implements AppHandle {
             if (signal.aborted) return;
             if ((ev.event === 'message' || ev.event === 'agent_message') && typeof ev.answer === 'string') answer += ev.answer;
             n++;
+            // The message is stored before message_end goes out (a consumer may stop reading there).
+            if (ev.event === 'message_end' && conv) conv.history.push({ query: text, answer });
+            if (n === events.length) record.finished = true;
             yield ev as DifyEvent;
           }
           record.finished = true;
-          if (chat && conv && conversationId && !events.some((e) => e.event === 'error')) {
-            conv.history.push({ query: text, answer });
-            self.conversations.set(conversationId, conv);
-          }
         } finally {
           signal.removeEventListener('abort', onAbort);
           if (!record.finished && signal.aborted) record.aborted = true;

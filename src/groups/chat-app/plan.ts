@@ -200,7 +200,7 @@ export async function planTurn(t: TurnInput): Promise<TurnPlan> {
   } else if (mode === 'auto' && chat) {
     if (lastAssistant >= 0) {
       const fp = fingerprint(scope, messages.slice(0, lastAssistant + 1).map(toTurn));
-      const hit = await t.store.lookup(fp);
+      const hit = await t.store.continuation(fp);
       if (hit) {
         conversationId = hit.conversationId;
         continued = true;
