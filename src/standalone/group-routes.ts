@@ -69,15 +69,15 @@ export function groupRoutes(root: string, group: GroupModule): { routes: GroupRo
 }
 
 /**
- * The group's declared settings with their defaults; unset ones are null, as the plugin daemon hands
- * them to the plugin. Standalone endpoint settings are laid over this.
+ * The group's declared settings with their defaults; unset ones are '' (what Dify's settings form
+ * stores for an empty field). Standalone endpoint settings are laid over this.
  */
 export function groupSettingDefaults(root: string, groupName: string): Record<string, unknown> {
   const declaration = parseYaml(readFileSync(join(root, 'settings', `${groupName}.yaml`), 'utf8')) as { settings?: unknown };
   const out: Record<string, unknown> = {};
   if (!Array.isArray(declaration?.settings)) return out;
   for (const setting of declaration.settings as Array<{ name?: unknown; default?: unknown }>) {
-    if (typeof setting?.name === 'string') out[setting.name] = setting.default ?? null;
+    if (typeof setting?.name === 'string') out[setting.name] = setting.default ?? '';
   }
   return out;
 }
