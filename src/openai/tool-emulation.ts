@@ -521,7 +521,10 @@ class PieceList {
  * `toolNames` is given), streams through unchanged. Code fences that do not start with call
  * markup are released as soon as their first body character shows it, and nothing inside them is
  * parsed. Whitespace right before and after calls is dropped; trailing whitespace of content is
- * held until more content follows. Every push costs O(its length) plus the held prefix of a tag.
+ * held until more content follows; a stray closing tag right after a call is dropped. When the
+ * model goes on to write a `<tool_response>` itself right after its calls (inventing the result),
+ * that and everything after it is dropped: the calls stand, the invented answer does not.
+ * Every push costs O(its length) plus the held prefix of a tag.
  */
 export class ToolCallParser {
   private readonly names: Set<string> | undefined;
@@ -532,6 +535,8 @@ export class ToolCallParser {
   private chunk = '';
   private pendingWs = '';
   private afterCall = false;
+  /** Set once the model wrote a tool result itself: the rest of the answer is dropped. */
+  private discarding = false;
   private lineStart = true;
   private inCode = false;
   private codeChar = 0;
@@ -542,7 +547,7 @@ export class ToolCallParser {
   }
 
   push(text: string): ParsedPiece[] {
-    if (!text) return [];
+    if (!text || this.discarding) return [];
     const out = new PieceList();
     if (this.block) {
       this.base = this.held.length;
@@ -570,6 +575,7 @@ export class ToolCallParser {
     this.chunk = '';
     this.pendingWs = '';
     this.afterCall = false;
+    this.discarding = false;
     this.lineStart = true;
     this.inCode = false;
     this.codeRun = 0;
@@ -677,6 +683,7 @@ export class ToolCallParser {
       const held = this.held;
       this.block = undefined;
       this.held = '';
+      if (this.discarding) return;
       if ('calls' in r) {
         this.pendingWs = '';
         for (const c of r.calls) out.call(c);
@@ -710,6 +717,13 @@ export class ToolCallParser {
                 const m = this.matchAt(0, closer);
                 if (m === PARTIAL) partial = true;
                 else if (m >= 0) return { calls: [], end: m };
+              }
+              // A made-up result right after a call: it and everything after it rest on nothing.
+              const r = this.matchAt(0, '<tool_response');
+              if (r === PARTIAL) partial = true;
+              else if (r >= 0) {
+                this.discarding = true;
+                return { calls: [], end: n };
               }
             }
             for (const [lit, tag] of TAG_LITERALS) {
@@ -756,7 +770,7 @@ export class ToolCallParser {
           continue;
         }
         case 'peek': {
-          const p = this.skipWs(b.pos);
+          const p = (b.pos = this.skipWs(b.pos));
           if (p >= n) return ended ? { text: true, end: n } : undefined;
           const c = this.ch(p);
           let markup = c === LBRACE || c === LBRACKET;
@@ -848,7 +862,7 @@ export class ToolCallParser {
           continue;
         }
         case 'lead': {
-          const p = this.skipWs(b.pos);
+          const p = (b.pos = this.skipWs(b.pos));
           if (p >= n) return ended ? { text: true, end: n } : undefined;
           const c = this.ch(p);
           if (c === LBRACE || c === LBRACKET) {
@@ -922,12 +936,13 @@ export class ToolCallParser {
           continue;
         }
         case 'after': {
-          let p = this.skipWs(b.pos);
+          let p = (b.pos = this.skipWs(b.pos));
           if (p >= n) return ended ? this.resolveValues(b, n) : undefined;
           const c = this.ch(p);
           if (b.tag !== 'function' && c === 0x2c /* , */) {
             p = this.skipWs(p + 1);
             if (p >= n) {
+              b.pos = p;
               if (!ended) return undefined;
               return this.resolveValues(b, n);
             }

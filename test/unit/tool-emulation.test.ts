@@ -284,6 +284,11 @@ const CASES: Case[] = [
     text: '<function=get_weather>{"city": "Paris"}</function></tool_call>\n',
     expect: [PARIS],
   },
+  {
+    name: 'an invented tool result and the answer built on it are dropped',
+    text: 'Checking.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_response>\n{"temp": 99}\n</tool_response>\nIt is 99 degrees.<tool_call>{"name":"get_time","arguments":{}}</tool_call>',
+    expect: [{ content: 'Checking.' }, PARIS],
+  },
   // --- not calls: released unchanged ---
   {
     name: 'prose about the tags',
@@ -294,6 +299,11 @@ const CASES: Case[] = [
     name: 'GLM style with an unknown tool name',
     text: '<tool_call>rm\n{}</tool_call>',
     expect: [{ content: '<tool_call>rm\n{}</tool_call>' }],
+  },
+  {
+    name: 'a <tool_response> tag without a call before it is content',
+    text: 'The model sees <tool_response> blocks.',
+    expect: [{ content: 'The model sees <tool_response> blocks.' }],
   },
   {
     name: 'trailing whitespace of a plain answer is kept',
@@ -493,6 +503,22 @@ describe('ToolCallParser streaming behaviour', () => {
     for (let i = 0; i < body.length; i++) for (const x of p.push(body[i]!)) if (x.type === 'content') len += x.text.length;
     for (const x of p.finish()) if (x.type === 'content') len += x.text.length;
     expect(len).toBe(body.length);
+  });
+
+  it('stays linear on long whitespace runs inside call markup (1-character pushes)', () => {
+    const ws = ' \n'.repeat(100_000);
+    const texts = [
+      `<tool_call>${ws}{"name": "get_time", "arguments": {}}${ws}</tool_call>`,
+      `\`\`\`json\n${ws}{"name": "get_time", "arguments": {}}\n\`\`\``,
+      `<tool_call>{"name": "get_time", "arguments": {}},${ws}</tool_call>`,
+    ];
+    for (const text of texts) {
+      const p = new ToolCallParser({ toolNames: NAMES });
+      const out: ParsedPiece[] = [];
+      for (let i = 0; i < text.length; i++) out.push(...p.push(text[i]!));
+      out.push(...p.finish());
+      expect(calls(out)).toEqual([{ name: 'get_time', arguments: '{}' }]);
+    }
   });
 
   it('parses a call with 1 MB of arguments fed in 1-character pushes', () => {
