@@ -64,6 +64,8 @@ def main():
     if not os.path.isfile(BUNDLE):
         fail("%s is missing: this plugin folder was not packaged with `npm run package`" % BUNDLE)
     node = find_node()
+    # V8 code cache for the bundle: later starts skip compiling it (first heartbeat sooner).
+    os.environ.setdefault("NODE_COMPILE_CACHE", os.path.join(HERE, ".node-compile-cache"))
     try:
         os.execv(node, [node, BUNDLE] + sys.argv[1:])
     except OSError as error:

@@ -2,6 +2,7 @@
 // Loads the plugin folder's declaration, binds the group's endpoints to its handlers and starts the
 // shim's runtime (stdio, or TCP remote debugging with INSTALL_METHOD=remote). stdout belongs to the
 // protocol: logs go to stderr. A bad declaration stops start-up with one line naming file, field and rule.
+import { flushCompileCache } from 'node:module';
 import { pino } from 'pino';
 import { DeclarationError, endpointDeclarationJson, loadPluginDeclaration, startPluginRuntime } from '@dify/plugin-sdk-shim';
 import { groups } from '../groups/registry.js';
@@ -37,6 +38,8 @@ function main(): void {
     assetsDir: declaration.assets.dir,
     routes: routes.map(({ rule, method, handler }) => ({ rule, method, handler })),
   });
+  // With NODE_COMPILE_CACHE (set by main.py) write the code cache now: the daemon may SIGKILL us later.
+  setTimeout(() => flushCompileCache(), 2000).unref();
   log.info({ group: declaration.group.name, plugin: declaration.manifestData.name, transport: runtime.transport, routes: routes.length }, 'dify-bridge plugin started');
 }
 
