@@ -7,7 +7,7 @@ import { ChatChunkBuilder, chatCompletion, newCompletionId, nowSeconds } from '.
 import { SseWriter } from '../../openai/sse.js';
 import type { AnswerEvent } from './answer.js';
 import { planChat } from './chat-request.js';
-import { OpenAIError, invalidRequest, modelNotFound } from './errors.js';
+import { invalidRequest, modelNotFound, modelsUnavailable } from './errors.js';
 import { checkKey, prepareResponse, readJsonBody } from './http.js';
 import { runAnswer } from './invoke.js';
 import { matchesModel, readSettings } from './settings.js';
@@ -21,7 +21,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
   const model = requireModel(body);
   if (!matchesModel(model, settings.llmId, settings.llm)) throw modelNotFound(model);
   const models = context.models;
-  if (!models) throw new OpenAIError(501, 'Dify models are not available on this host.', 'server_error', null, 'models_unavailable');
+  if (!models) throw modelsUnavailable();
 
   const plan = planChat(body, settings.llm);
   const signal = clientAbortSignal(req, res);

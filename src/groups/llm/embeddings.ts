@@ -3,7 +3,7 @@
  */
 import type { Request, Response } from 'express';
 import { endpointContext } from '../../host/context.js';
-import { OpenAIError, invalidRequest, modelNotFound, modelRuntimeError, unsupported } from './errors.js';
+import { OpenAIError, invalidRequest, modelNotFound, modelRuntimeError, modelsUnavailable, unsupported } from './errors.js';
 import { checkKey, prepareResponse, readJsonBody } from './http.js';
 import { matchesModel, readSettings } from './settings.js';
 
@@ -37,7 +37,7 @@ export async function embeddings(req: Request, res: Response): Promise<void> {
     throw invalidRequest("encoding_format must be 'float' or 'base64'.", 'encoding_format');
   }
   const models = context.models;
-  if (!models) throw new OpenAIError(501, 'Dify models are not available on this host.', 'server_error', null, 'models_unavailable');
+  if (!models) throw modelsUnavailable();
 
   let result;
   try {

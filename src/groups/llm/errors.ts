@@ -8,6 +8,13 @@ import { OpenAIError, invalidRequest, modelNotFound, unsupported } from '../../o
 
 export { OpenAIError, invalidRequest, modelNotFound, unsupported };
 
+/** The host has no Dify models (the standalone server): nothing a retry would change. */
+export function modelsUnavailable(): OpenAIError {
+  return new OpenAIError(501, 'Dify-configured models are only available when this runs as a Dify plugin.', 'server_error', null, 'models_unavailable', {
+    'x-should-retry': 'false',
+  });
+}
+
 /**
  * Classifies a model-runtime failure (DifyError from the models client, or anything thrown) into
  * the OpenAI status and code a client reacts to. Dify relays provider errors as text (often the

@@ -2,15 +2,18 @@
  * POST /v1/responses: the minimal Responses API subset (openai-compat.md §6.2) over the same model
  * invocation as chat completions. Stateless: `previous_response_id`, `conversation` and
  * `background` are refused, since clients that matter (Codex, the AI SDK) send full history.
+ * Its event builder is its own (src/openai/responses.ts emits whole function calls and text only):
+ * native tool calls stream argument fragments, reasoning becomes a reasoning item, a length stop
+ * ends as `response.incomplete`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { clientAbortSignal, endpointContext } from '../../host/context.js';
-import type { OpenAIUsage } from '../../openai/chat-chunks.js';
+import { responsesUsage } from '../../openai/responses.js';
 import { SseWriter } from '../../openai/sse.js';
 import type { AnswerEvent, AnswerSummary } from './answer.js';
 import { planChat } from './chat-request.js';
-import { OpenAIError, invalidRequest, modelNotFound, unsupported } from './errors.js';
+import { OpenAIError, invalidRequest, modelNotFound, modelsUnavailable, unsupported } from './errors.js';
 import { checkKey, prepareResponse, readJsonBody } from './http.js';
 import { runAnswer } from './invoke.js';
 import { matchesModel, readSettings } from './settings.js';
@@ -101,16 +104,6 @@ function addItem(messages: Json[], item: unknown, i: number): void {
       // reasoning items and other client-side bookkeeping carry nothing the model needs.
       return;
   }
-}
-
-function responsesUsage(usage: OpenAIUsage): Json {
-  return {
-    input_tokens: usage.prompt_tokens,
-    input_tokens_details: { cached_tokens: 0 },
-    output_tokens: usage.completion_tokens,
-    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details.reasoning_tokens },
-    total_tokens: usage.total_tokens,
-  };
 }
 
 interface OpenItem {
@@ -307,7 +300,7 @@ export async function createResponse(req: Request, res: Response): Promise<void>
   const model = body.model;
   if (!matchesModel(model, settings.llmId, settings.llm)) throw modelNotFound(model);
   const models = context.models;
-  if (!models) throw new OpenAIError(501, 'Dify models are not available on this host.', 'server_error', null, 'models_unavailable');
+  if (!models) throw modelsUnavailable();
   const plan = planChat(toChatBody(body), settings.llm);
   const signal = clientAbortSignal(req, res);
 
