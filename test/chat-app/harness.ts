@@ -16,6 +16,7 @@ import { MemoryKeyValueStore } from '../../src/memory/conversation-store.js';
 import { routeNotFound, sendError } from '../../src/openai/errors.js';
 
 export const API_KEY = 'sk-test-endpoint-key';
+let endpointCounter = 0;
 
 export interface HarnessOptions {
   /** Plugin style: one app via ctx.app(). */
@@ -50,6 +51,7 @@ export function endpointRoutes(): Array<{ path: string; method: string; handler:
 
 export function buildApp(o: HarnessOptions): { app: express.Express; store: KeyValueStore } {
   const store = o.store ?? new MemoryKeyValueStore();
+  const endpointId = o.endpointId ?? `endpoint-${++endpointCounter}`;
   const app = express();
   app.use((req: Request, _res: Response, next: NextFunction) => {
     req.url = req.url.replace(/\/{2,}/g, '/');
@@ -59,7 +61,7 @@ export function buildApp(o: HarnessOptions): { app: express.Express; store: KeyV
   const log = pino({ level: 'silent' });
   app.use((_req: Request, res: Response, next: NextFunction) => {
     setEndpointContext(res, {
-      endpointId: o.endpointId ?? 'endpoint-1',
+      endpointId,
       settings: { api_key: API_KEY, app: { app_id: 'app-1' }, first_event_wait_ms: 2000, ...o.settings },
       app: () => {
         if (!o.app) throw new Error('no app');
