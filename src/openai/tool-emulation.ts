@@ -623,7 +623,7 @@ export class ToolCallParser {
   /** Scans plain text; returns true when a candidate block starts (then held/block are set). */
   private scanText(s: string, out: PieceList): boolean {
     const n = s.length;
-    let start = 0;
+    const start = 0;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (!this.inCode) {
