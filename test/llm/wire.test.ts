@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FakeModels, rawChunk, rawUsage, streamedToolCalls, textAnswer, ERROR_TEXTS, LLM_SELECTOR } from '../fakes/dify-models.js';
+import { FIRST_CHUNK_WAIT_MS } from '../../src/groups/llm/invoke.js';
 import { API_KEY, defaultSettings, readSse, startLlmHost, type LlmHost } from './helpers.js';
 
 const MODEL = 'gpt-4o-mini';
@@ -187,6 +188,56 @@ describe('SSE framing', () => {
       await expect.poll(() => slow.aborted, { timeout: 5_000 }).toBe(true);
     } finally {
       await slowHost.close();
+    }
+  });
+});
+
+describe('failures once the stream is committed', () => {
+  test('chat: in-band error object, no finish chunk, no [DONE]', async () => {
+    const failing = await startLlmHost(new FakeModels({ llm: () => textAnswer(['one ', 'two']), failAfter: { chunks: 1, message: ERROR_TEXTS.rateLimit } }));
+    try {
+      const res = await fetch(`${failing.v1}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }] }) });
+      expect(res.status).toBe(200);
+      const { data } = await readSse(res);
+      const last = JSON.parse(data.at(-1)!) as { error?: { message: string; code: string }; choices?: unknown };
+      expect(last.choices).toBeUndefined();
+      expect(last.error).toMatchObject({ code: 'rate_limit_exceeded' });
+      expect(data).not.toContain('[DONE]');
+      expect(data.some((d) => d.includes('"finish_reason":"'))).toBe(false);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  test('responses: error then response.failed', async () => {
+    const failing = await startLlmHost(new FakeModels({ llm: () => textAnswer(['one ', 'two']), failAfter: { chunks: 1, message: ERROR_TEXTS.credentials } }));
+    try {
+      const res = await fetch(`${failing.v1}/responses`, { method: 'POST', headers: auth, body: JSON.stringify({ model: MODEL, stream: true, input: 'x' }) });
+      const names = (await res.text()).split('\n\n').filter(Boolean).map((f) => f.split('\n')[0]!.slice('event: '.length));
+      expect(names.slice(-2)).toEqual(['error', 'response.failed']);
+      expect(names).toContain('response.output_text.delta');
+    } finally {
+      await failing.close();
+    }
+  });
+
+  test('a model silent past the commit bound: the 200 stream starts, the late failure arrives in-band', async () => {
+    const slow = await startLlmHost(
+      new FakeModels({
+        llm: async () => {
+          await new Promise((r) => setTimeout(r, FIRST_CHUNK_WAIT_MS + 300));
+          return new Error(ERROR_TEXTS.quota);
+        },
+      }),
+    );
+    try {
+      const res = await fetch(`${slow.v1}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }] }) });
+      expect(res.status).toBe(200);
+      const { data } = await readSse(res);
+      expect(JSON.parse(data[0]!).choices[0].delta).toEqual({ role: 'assistant', content: '' });
+      expect(JSON.parse(data.at(-1)!).error).toMatchObject({ code: 'insufficient_quota' });
+    } finally {
+      await slow.close();
     }
   });
 });
