@@ -1,0 +1,76 @@
+/**
+ * Which app a page request talks to, and what the page shows about it. Plugin: the app-selector
+ * setting. Standalone: the setting when given, else the host's apps (the page offers a picker).
+ * info() and parameters() are cached for a minute: they cost a round trip to Dify per page view.
+ */
+import type { AppHandle, AppInfo, AppParameters } from '../../backend/types.js';
+import type { EndpointContext } from '../../host/context.js';
+import type { WebappSettings } from './settings.js';
+
+const TTL_MS = 60_000;
+const CHAT_MODES = new Set(['chat', 'agent-chat', 'advanced-chat', 'agent']);
+const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+
+function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.value as Promise<T>;
+  const value = load();
+  cache.set(key, { at: Date.now(), value });
+  // A failure is not cached: the next request tries again.
+  value.catch(() => cache.delete(key));
+  if (cache.size > 500) cache.delete(cache.keys().next().value!);
+  return value;
+}
+
+export interface ResolvedApp {
+  handle: AppHandle;
+  info: AppInfo;
+}
+
+function infoOf(ctx: EndpointContext, handle: AppHandle, key: string): Promise<AppInfo> {
+  return cached(`info|${ctx.endpointId}|${key}`, () => handle.info());
+}
+
+/** The apps this page may talk to, in the host's order. */
+export async function listApps(ctx: EndpointContext, settings: WebappSettings): Promise<ResolvedApp[]> {
+  if (settings.app !== undefined) {
+    const handle = ctx.app(settings.app);
+    return [{ handle, info: await infoOf(ctx, handle, JSON.stringify(settings.app)) }];
+  }
+  const handles = ctx.apps();
+  const resolved = await Promise.all(
+    handles.map(async (handle, i) => ({ handle, info: await infoOf(ctx, handle, `#${i}`) })),
+  );
+  return resolved.filter((a) => CHAT_MODES.has(a.info.mode));
+}
+
+export async function resolveApp(ctx: EndpointContext, settings: WebappSettings, wanted?: string): Promise<ResolvedApp> {
+  const apps = await listApps(ctx, settings);
+  const app = (wanted && apps.find((a) => a.info.id === wanted)) || apps[0];
+  if (!app) throw new NoAppError();
+  return app;
+}
+
+export function parametersOf(ctx: EndpointContext, app: ResolvedApp): Promise<AppParameters> {
+  return cached(`params|${ctx.endpointId}|${app.info.id}`, () => app.handle.parameters());
+}
+
+/** Default inputs for the app's form, so apps with optional fields run without a form on the page. */
+export async function defaultInputs(ctx: EndpointContext, app: ResolvedApp): Promise<Record<string, unknown>> {
+  try {
+    const params = await parametersOf(ctx, app);
+    const inputs: Record<string, unknown> = {};
+    for (const field of params.inputs) {
+      if (field.default !== undefined && field.default !== null && field.default !== '') inputs[field.variable] = field.default;
+    }
+    return inputs;
+  } catch {
+    return {};
+  }
+}
+
+export class NoAppError extends Error {
+  constructor() {
+    super('No chat app is configured for this page.');
+  }
+}

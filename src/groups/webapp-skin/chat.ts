@@ -1,0 +1,143 @@
+/**
+ * POST api/chat: runs the app and streams the answer to the page as SSE, one PageEvent per `data:` line.
+ * POST api/stop: stops a run by the id the page gave it. Behind Dify the plugin is not told when the
+ * browser goes away, so the page says so itself.
+ */
+import type { Request, Response } from 'express';
+import { DifyError } from '../../backend/types.js';
+import { clientAbortSignal, type EndpointContext } from '../../host/context.js';
+import { defaultInputs, resolveApp } from './apps.js';
+import { PageTranslator, type PageEvent } from './translate.js';
+
+const KEEPALIVE_MS = 15_000;
+const MAX_QUERY_CHARS = 32_000;
+const ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Runs in flight, by endpoint + browser + run id: a browser can stop only its own runs. */
+const running = new Map<string, AbortController>();
+
+function runKey(ctx: EndpointContext, uid: string, runId: string): string {
+  return `${ctx.endpointId}\u0000${uid}\u0000${runId}`;
+}
+
+export interface ChatBody {
+  query: string;
+  uid: string;
+  runId: string;
+  conversationId?: string;
+  app?: string;
+}
+
+export function parseChatBody(body: Record<string, unknown>): ChatBody | { error: string; param: string } {
+  const { query, uid, runId, conversationId, app } = body;
+  if (typeof query !== 'string' || query.trim() === '') return { error: 'query must be a non-empty string', param: 'query' };
+  if (query.length > MAX_QUERY_CHARS) return { error: `query is longer than ${MAX_QUERY_CHARS} characters`, param: 'query' };
+  if (typeof uid !== 'string' || !ID_PATTERN.test(uid)) return { error: 'uid must be 8-64 letters, digits, "-" or "_"', param: 'uid' };
+  if (typeof runId !== 'string' || !ID_PATTERN.test(runId)) return { error: 'runId must be 8-64 letters, digits, "-" or "_"', param: 'runId' };
+  if (conversationId !== undefined && conversationId !== null && (typeof conversationId !== 'string' || conversationId.length > 128))
+    return { error: 'conversationId must be a string', param: 'conversationId' };
+  if (app !== undefined && app !== null && typeof app !== 'string') return { error: 'app must be a string', param: 'app' };
+  return {
+    query,
+    uid,
+    runId,
+    ...(typeof conversationId === 'string' && conversationId ? { conversationId } : {}),
+    ...(typeof app === 'string' && app ? { app } : {}),
+  };
+}
+
+/** The Dify `user` for a browser: stable per browser, so its conversation ids stay valid. */
+export function difyUser(uid: string): string {
+  return `webapp-${uid}`;
+}
+
+export async function streamChat(req: Request, res: Response, ctx: EndpointContext, settings: import('./settings.js').WebappSettings, body: ChatBody): Promise<void> {
+  const app = await resolveApp(ctx, settings, body.app);
+  const inputs = await defaultInputs(ctx, app);
+
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+
+  const send = (events: PageEvent[]) => {
+    if (events.length && !res.writableEnded) res.write(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''));
+  };
+  const keepalive = setInterval(() => {
+    if (!res.writableEnded) res.write(': keep-alive\n\n');
+  }, KEEPALIVE_MS);
+
+  const stopper = new AbortController();
+  const key = runKey(ctx, body.uid, body.runId);
+  running.set(key, stopper);
+  const signal = AbortSignal.any([stopper.signal, clientAbortSignal(req, res)]);
+  const translator = new PageTranslator();
+  let conversationId = body.conversationId;
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let produced = false;
+      try {
+        const events = abortable(app.handle.run(
+          { query: body.query, inputs, user: difyUser(body.uid), streaming: true, ...(conversationId ? { conversationId } : {}) },
+          signal,
+        ), signal);
+        for await (const event of events) {
+          produced = true;
+          send(translator.push(event));
+          if (signal.aborted) break;
+        }
+        break;
+      } catch (err) {
+        // A conversation Dify no longer knows (deleted, other user): start a fresh one once.
+        if (!produced && conversationId && err instanceof DifyError && err.status === 404 && !signal.aborted) {
+          conversationId = undefined;
+          send([{ t: 'meta', reset: true }]);
+          continue;
+        }
+        throw err;
+      }
+    }
+    send(translator.finish(signal.aborted));
+  } catch (err) {
+    if (signal.aborted) send(translator.finish(true));
+    else {
+      const message = err instanceof DifyError ? err.message : 'The app could not answer. Please try again.';
+      if (!(err instanceof DifyError)) ctx.log.error({ err: (err as Error)?.message }, 'webapp-skin: run failed');
+      send([{ t: 'error', message, ...(err instanceof DifyError ? { code: err.code } : {}) }]);
+    }
+  } finally {
+    clearInterval(keepalive);
+    running.delete(key);
+    if (!res.writableEnded) res.end();
+  }
+}
+
+export function stopRun(ctx: EndpointContext, uid: unknown, runId: unknown): boolean {
+  if (typeof uid !== 'string' || typeof runId !== 'string') return false;
+  const key = runKey(ctx, uid, runId);
+  const controller = running.get(key);
+  if (!controller) return false;
+  controller.abort();
+  running.delete(key);
+  return true;
+}
+
+/** Iterates until the source ends or the signal fires, whichever comes first (a stalled upstream cannot hold a stop). */
+async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  try {
+    while (true) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next === 'aborted' || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Tell the source we are done; do not wait for a source that ignores it.
+    void Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+}

@@ -1,0 +1,80 @@
+/** What the page needs to draw itself: inlined into the HTML and also served at api/config. */
+import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers';
+import type { Request } from 'express';
+import type { EndpointContext } from '../../host/context.js';
+import { listApps, parametersOf, type ResolvedApp } from './apps.js';
+import { isSkin, type Skin, type WebappSettings } from './settings.js';
+
+export interface PageConfig {
+  botName: string;
+  skin: Skin;
+  lang: 'zh' | 'en';
+  welcome?: string;
+  suggestions: string[];
+  /** The app this config describes. */
+  appId?: string;
+  /** Offered when the host has several apps (standalone). */
+  apps?: Array<{ id: string; name: string }>;
+  /** Namespace for the page's localStorage: one per endpoint, never the endpoint id itself. */
+  storageKey: string;
+  /** A message to show instead of the chat (no app configured, Dify unreachable). */
+  problem?: string;
+}
+
+const PARAMETERS_TIMEOUT_MS = 4000;
+
+export function pageLanguage(req: Request, setting: WebappSettings['language']): 'zh' | 'en' {
+  const q = req.query.lang;
+  if (q === 'zh' || q === 'en') return q;
+  if (setting === 'zh' || setting === 'en') return setting;
+  const accept = String(req.headers['accept-language'] ?? '');
+  const first = accept.split(',')[0]?.trim().toLowerCase() ?? '';
+  return first.startsWith('zh') ? 'zh' : 'en';
+}
+
+export function pageSkin(req: Request, settings: WebappSettings): Skin {
+  // ?skin= previews another skin without changing the endpoint (harmless: it only picks a stylesheet).
+  return isSkin(req.query.skin) ? req.query.skin : settings.skin;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((r) => (delay(r, ms) as unknown as { unref(): void }).unref())]);
+}
+
+export async function buildConfig(req: Request, ctx: EndpointContext, settings: WebappSettings, wantedApp?: string): Promise<PageConfig> {
+  const base: PageConfig = {
+    botName: settings.botName ?? 'Assistant',
+    skin: pageSkin(req, settings),
+    lang: pageLanguage(req, settings.language),
+    suggestions: settings.suggestedQuestions ?? [],
+    storageKey: createHash('sha256').update(`webapp-skin|${ctx.endpointId}`).digest('hex').slice(0, 16),
+    ...(settings.welcomeMessage ? { welcome: settings.welcomeMessage } : {}),
+  };
+  let apps: ResolvedApp[];
+  try {
+    apps = await listApps(ctx, settings);
+  } catch (err) {
+    ctx.log.warn({ err: (err as Error).message }, 'webapp-skin: could not read the app');
+    return { ...base, problem: 'unreachable' };
+  }
+  const app = (wantedApp && apps.find((a) => a.info.id === wantedApp)) || apps[0];
+  if (!app) return { ...base, problem: 'no-app' };
+  const config: PageConfig = {
+    ...base,
+    botName: settings.botName ?? app.info.name ?? base.botName,
+    appId: app.info.id,
+    ...(apps.length > 1 ? { apps: apps.map((a) => ({ id: a.info.id, name: a.info.name })) } : {}),
+  };
+  if (!settings.welcomeMessage || !settings.suggestedQuestions) {
+    const params = await withTimeout(
+      parametersOf(ctx, app).catch(() => undefined),
+      PARAMETERS_TIMEOUT_MS,
+    );
+    if (params) {
+      if (!settings.welcomeMessage && params.openingStatement) config.welcome = params.openingStatement;
+      if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,129 @@
+/**
+ * Dify app events -> the page's own small stream protocol (one JSON object per SSE `data:` line).
+ * The page never sees Dify's JSON; this is the only place that knows both.
+ */
+import type { DifyEvent } from '../../dify/events.js';
+import { ThinkSplitter } from './think-splitter.js';
+
+export type PageEvent =
+  | { t: 'meta'; conversationId?: string; messageId?: string; reset?: boolean }
+  | { t: 'content'; text: string }
+  | { t: 'reasoning'; text: string }
+  | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
+  | { t: 'file'; url: string; kind: string }
+  | { t: 'replace'; text: string }
+  | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }
+  | { t: 'error'; message: string; code?: string };
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function visibleText(full: string): string {
+  const s = new ThinkSplitter();
+  return [...s.push(full), ...s.flush()]
+    .filter((p) => p.kind === 'content')
+    .map((p) => p.text)
+    .join('');
+}
+
+export class PageTranslator {
+  private splitter = new ThinkSplitter();
+  private conversationId?: string;
+  private messageId?: string;
+  private sawAgentMessage = false;
+  private tools = new Map<string, string>();
+  private files = new Set<string>();
+  ended = false;
+
+  push(event: DifyEvent): PageEvent[] {
+    const e = event as Record<string, unknown>;
+    const out: PageEvent[] = [];
+    const conv = str(e.conversation_id);
+    const msg = str(e.message_id);
+    if ((conv && conv !== this.conversationId) || (msg && msg !== this.messageId)) {
+      if (conv) this.conversationId = conv;
+      if (msg) this.messageId = msg;
+      out.push({ t: 'meta', conversationId: this.conversationId, messageId: this.messageId });
+    }
+    switch (e.event) {
+      case 'message':
+        // New Agent apps close with one `message` holding the complete answer: replace, don't append.
+        if (this.sawAgentMessage) {
+          const full = str(e.answer);
+          if (full) out.push({ t: 'replace', text: visibleText(full) });
+        } else this.text(out, str(e.answer));
+        break;
+      case 'agent_message':
+        this.sawAgentMessage = true;
+        this.text(out, str(e.answer));
+        break;
+      case 'agent_thought': {
+        const tool = str(e.tool);
+        const id = str(e.id) ?? '';
+        if (!tool) break;
+        const input = str(e.tool_input) || undefined;
+        const observation = str(e.observation) || undefined;
+        const key = JSON.stringify([tool, input, observation]);
+        if (this.tools.get(id) === key) break;
+        this.tools.set(id, key);
+        out.push({ t: 'tool', id, tool, ...(input ? { input } : {}), ...(observation ? { observation } : {}) });
+        break;
+      }
+      case 'message_file':
+        if (e.belongs_to === undefined || e.belongs_to === 'assistant') this.file(out, str(e.url), str(e.type));
+        break;
+      case 'message_replace':
+        out.push({ t: 'replace', text: visibleText(str(e.answer) ?? '') });
+        break;
+      case 'reasoning_chunk': {
+        const data = e.data as Record<string, unknown> | undefined;
+        const text = str(data?.reasoning);
+        if (text) out.push({ t: 'reasoning', text });
+        break;
+      }
+      case 'message_end': {
+        this.flush(out);
+        if (Array.isArray(e.files)) {
+          for (const f of e.files as Array<Record<string, unknown>>) this.file(out, str(f?.url), str(f?.type));
+        }
+        this.ended = true;
+        out.push({ t: 'end', conversationId: this.conversationId, messageId: this.messageId });
+        break;
+      }
+      case 'error':
+        this.flush(out);
+        this.ended = true;
+        out.push({ t: 'error', message: str(e.message) ?? 'The app reported an error.', ...(str(e.code) ? { code: str(e.code) } : {}) });
+        break;
+      default:
+        break;
+    }
+    return out;
+  }
+
+  /** The stream ended without message_end or error (stopped, or upstream closed). */
+  finish(stopped: boolean): PageEvent[] {
+    if (this.ended) return [];
+    const out: PageEvent[] = [];
+    this.flush(out);
+    this.ended = true;
+    out.push({ t: 'end', conversationId: this.conversationId, messageId: this.messageId, ...(stopped ? { stopped: true } : {}) });
+    return out;
+  }
+
+  private text(out: PageEvent[], text: string | undefined): void {
+    if (!text) return;
+    for (const p of this.splitter.push(text)) out.push({ t: p.kind, text: p.text });
+  }
+
+  private flush(out: PageEvent[]): void {
+    for (const p of this.splitter.flush()) out.push({ t: p.kind, text: p.text });
+  }
+
+  private file(out: PageEvent[], url: string | undefined, type: string | undefined): void {
+    if (!url || this.files.has(url)) return;
+    this.files.add(url);
+    out.push({ t: 'file', url, kind: type ?? 'file' });
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The chat page in a real browser, mounted standalone-like on a plain express app (the plugin path
+ * runs in plugin.test.ts). One Chromium for the file; each test its own browser context.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchBrowser } from './browser.js';
+import { FakeChatApp } from './fake-app.js';
+import { listen, mountGroup } from './mount.js';
+
+let browser: Browser;
+const servers: Array<{ close(): Promise<void> }> = [];
+const app = new FakeChatApp();
+let url: string;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  const server = await listen(mountGroup({ settings: { app: { app_id: 'app-1' }, skin: 'minimal', language: 'en' }, apps: [app] }));
+  servers.push(server);
+  url = server.url + '/';
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** A fresh context that fails the test on any request leaving loopback. */
+async function open(target = url, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, ...options });
+  context.setDefaultTimeout(8000);
+  const page = await context.newPage();
+  const foreign: string[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol !== 'data:' && u.hostname !== '127.0.0.1') foreign.push(r.url());
+  });
+  await page.goto(target);
+  await page.waitForSelector('.composer-input');
+  return { context, page, foreign };
+}
+
+async function ask(page: Page, text: string): Promise<void> {
+  await page.fill('.composer-input', text);
+  await page.press('.composer-input', 'Enter');
+}
+
+async function lastAnswerDone(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const bots = document.querySelectorAll('.msg-bot:not(.msg-welcome)');
+    const last = bots[bots.length - 1];
+    return !!last && !last.querySelector('.bubble.streaming');
+  });
+}
+
+describe('chat page (standalone mount)', () => {
+  test('shows the welcome and suggestions from the app, then streams an answer token by token', async () => {
+    const { context, page, foreign } = await open();
+    await expect(page.locator('.welcome-title').textContent()).resolves.toBe('Aurora Assistant');
+    await expect(page.locator('.welcome-text').textContent()).resolves.toContain('plans, pricing and code');
+    await expect(page.locator('.chip').count()).resolves.toBe(3);
+
+    app.resetGate();
+    await ask(page, 'a slow question');
+    // The first part is on screen while the app still holds the rest back.
+    await page.waitForSelector('.msg-bot .content:has-text("First part of the answer")');
+    await expect(page.locator('.msg-bot .bubble.streaming').count()).resolves.toBe(1);
+    await expect(page.locator('.msg-bot:not(.msg-welcome) .content').textContent()).resolves.not.toContain('the rest of it');
+    await expect(page.locator('.send-btn').getAttribute('aria-label')).resolves.toBe('Stop answering');
+    app.slowGate.open();
+    await page.waitForSelector('.msg-bot .content:has-text("and the rest of it.")');
+    await lastAnswerDone(page);
+    await expect(page.locator('.send-btn').getAttribute('aria-label')).resolves.toBe('Send message');
+
+    // A suggestion chip asks its question; the answer renders markdown, a table and highlighted code.
+    await page.goto(url);
+    await page.locator('.msg-user').first().waitFor();
+    await page.click('.new-chat');
+    await page.click('.chip >> nth=1');
+    await lastAnswerDone(page);
+    const answer = page.locator('.msg-bot:not(.msg-welcome)').last();
+    await expect(answer.locator('strong').textContent()).resolves.toBe('quick summary');
+    await expect(answer.locator('table td').allTextContents()).resolves.toContain('Starter');
+    await expect(answer.locator('code.language-python .hljs-keyword').first().textContent()).resolves.toBe('def');
+    await expect(answer.locator('.code-lang').textContent()).resolves.toBe('python');
+    expect(foreign).toEqual([]);
+    await context.close();
+  });
+
+  test('an answer carrying <img onerror>, <script>, javascript: links and handlers runs nothing', async () => {
+    const { context, page } = await open();
+    await ask(page, 'xss please');
+    await lastAnswerDone(page);
+    const answer = page.locator('.msg-bot:not(.msg-welcome)').last();
+    await expect(answer.textContent()).resolves.toContain('done.');
+    await answer.locator('a', { hasText: 'click' }).click({ trial: false }).catch(() => undefined);
+    await answer.locator('a', { hasText: 'x' }).first().click().catch(() => undefined);
+    await page.waitForTimeout(200);
+    await expect(page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).resolves.toBeUndefined();
+    const html = await answer.innerHTML();
+    expect(html).not.toMatch(/onerror|onclick|onload|<script|<iframe|javascript:/i);
+    await context.close();
+  });
+
+  test('stop halts the stream on screen and the run upstream', async () => {
+    const { context, page } = await open();
+    const before = app.aborted.length;
+    await ask(page, 'go on forever');
+    await page.waitForSelector('.msg-bot .content:has-text("tick 3.")');
+    await page.click('.send-btn');
+    await page.waitForSelector('.msg-bot .msg-note:has-text("Stopped")');
+    const frozen = await page.locator('.msg-bot .content').last().textContent();
+    await page.waitForTimeout(300);
+    await expect(page.locator('.msg-bot .content').last().textContent()).resolves.toBe(frozen);
+    await expect.poll(() => app.aborted.length).toBe(before + 1);
+    // The composer is usable again right away.
+    await expect(page.locator('.send-btn').getAttribute('aria-label')).resolves.toBe('Send message');
+    await context.close();
+  });
+
+  test('a reload keeps the chat and the next question continues the same Dify conversation', async () => {
+    const { context, page } = await open();
+    await ask(page, 'hello there');
+    await lastAnswerDone(page);
+    const first = app.runs[app.runs.length - 1]!;
+    expect(first.conversationId).toBeUndefined();
+    const conversationId = app.conversationIds[app.conversationIds.length - 1];
+
+    await page.reload();
+    await page.waitForSelector('.msg-user:has-text("hello there")');
+    await expect(page.locator('.msg-bot:not(.msg-welcome) table').count()).resolves.toBe(1);
+    await ask(page, 'and a follow-up');
+    await lastAnswerDone(page);
+    const second = app.runs[app.runs.length - 1]!;
+    expect(second.query).toBe('and a follow-up');
+    expect(second.conversationId).toBe(conversationId);
+    expect(second.user).toBe(first.user);
+
+    // New chat forgets the conversation.
+    await page.click('.new-chat');
+    await page.waitForSelector('.welcome');
+    await ask(page, 'fresh start');
+    await lastAnswerDone(page);
+    expect(app.runs[app.runs.length - 1]!.conversationId).toBeUndefined();
+    await context.close();
+  });
+
+  test('reasoning sits in a collapsed block; agent tools and message files show; regenerate and errors', async () => {
+    const { context, page } = await open();
+    await ask(page, 'think about 17 × 23');
+    await lastAnswerDone(page);
+    const answer = page.locator('.msg-bot:not(.msg-welcome)').last();
+    await expect(answer.locator('.content').innerText()).resolves.toBe('17 × 23 = 391.');
+    await expect(answer.locator('details.reasoning').evaluate((d) => (d as HTMLDetailsElement).open)).resolves.toBe(false);
+    await expect(answer.locator('details.reasoning .reasoning-body').textContent()).resolves.toContain('17 × 20 = 340');
+
+    await ask(page, 'draw a cat');
+    await lastAnswerDone(page);
+    const drawn = page.locator('.msg-bot:not(.msg-welcome)').last();
+    await expect(drawn.locator('.files img').count()).resolves.toBe(1);
+    await expect(drawn.locator('.tool-head').textContent()).resolves.toContain('dalle3');
+    await expect(drawn.locator('.content').innerText()).resolves.toBe("I've drawn a cat for you — check the image above.");
+
+    const runs = app.runs.length;
+    await drawn.locator('.regenerate').click();
+    await lastAnswerDone(page);
+    expect(app.runs.length).toBe(runs + 1);
+    expect(app.runs[app.runs.length - 1]!.query).toBe('draw a cat');
+    await expect(page.locator('.msg-user').count()).resolves.toBe(2);
+
+    await ask(page, 'this will fail');
+    await page.waitForSelector('.msg-error:has-text("rate limited")');
+    await expect(page.locator('.msg-bot').last().locator('.regenerate').getAttribute('aria-label')).resolves.toBe('Try again');
+    await context.close();
+  });
+
+  test('a phone viewport has no horizontal overflow, even with a table and code', async () => {
+    const { context, page } = await open(url, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    await ask(page, 'wide content please');
+    await lastAnswerDone(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const threadOverflow = await page.evaluate(() => {
+      const s = document.querySelector('.scroller')!;
+      return s.scrollWidth - s.clientWidth;
+    });
+    expect(threadOverflow).toBeLessThanOrEqual(0);
+    await context.close();
+  });
+
+  test('Shift+Enter makes a new line instead of sending', async () => {
+    const { context, page } = await open();
+    const runs = app.runs.length;
+    await page.click('.composer-input');
+    await page.keyboard.type('line one');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('line two');
+    await expect(page.locator('.composer-input').inputValue()).resolves.toBe('line one\nline two');
+    expect(app.runs.length).toBe(runs);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.msg-user:has-text("line two")');
+    await lastAnswerDone(page);
+    expect(app.runs[app.runs.length - 1]!.query).toBe('line one\nline two');
+    await context.close();
+  });
+});
+
+describe('password gate', () => {
+  let gated: string;
+  beforeAll(async () => {
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-1' }, skin: 'cute', password: 'open sesame', language: 'en' }, apps: [app], endpointId: 'gated' }));
+    servers.push(server);
+    gated = server.url + '/';
+  });
+
+  test('serves nothing but the login form until the password is given', async () => {
+    const context = await browser.newContext();
+    context.setDefaultTimeout(8000);
+    const page = await context.newPage();
+    await page.goto(gated);
+    await expect(page.locator('form.login-card').count()).resolves.toBe(1);
+    const html = await page.content();
+    expect(html).not.toContain('Aurora');
+    expect(html).not.toContain('dbw-config');
+    expect(html).not.toContain('app.js');
+    const api = await page.evaluate(async () => (await fetch('api/config')).status);
+    expect(api).toBe(401);
+
+    await page.fill('#password', 'wrong');
+    await page.click('.login-button');
+    await page.waitForSelector('.login-error');
+    await expect(page.locator('.composer-input').count()).resolves.toBe(0);
+
+    await page.fill('#password', 'open sesame');
+    await page.click('.login-button');
+    await page.waitForSelector('.composer-input');
+    await expect(page.locator('.welcome-title').textContent()).resolves.toBe('Aurora Assistant');
+    const cookies = await context.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]!.httpOnly).toBe(true);
+    expect(cookies[0]!.value).not.toContain('sesame');
+    await ask(page, 'hello behind the gate');
+    await lastAnswerDone(page);
+    await context.close();
+  });
+});
+
+describe('several apps (standalone, mounted below /)', () => {
+  test('offers an app picker and talks to the chosen app; a URL without the slash still works', async () => {
+    const other = new FakeChatApp('app-2', 'Billing Helper', { openingStatement: 'Questions about invoices?', suggestedQuestions: [] });
+    const server = await listen(mountGroup({ settings: { skin: 'classic' }, apps: [app, other], at: '/chat', endpointId: 'multi' }));
+    servers.push(server);
+    const { context, page } = await open(server.url + '/chat');
+    expect(page.url()).toBe(server.url + '/chat/');
+    await expect(page.locator('.app-picker option').allTextContents()).resolves.toEqual(['Aurora Assistant', 'Billing Helper']);
+    await page.selectOption('.app-picker', 'app-2');
+    await page.waitForSelector('.welcome-text:has-text("invoices")');
+    await expect(page.locator('.bot-name').textContent()).resolves.toBe('Billing Helper');
+    await ask(page, 'where is my invoice');
+    await lastAnswerDone(page);
+    expect(other.runs.map((r) => r.query)).toEqual(['where is my invoice']);
+    // The choice and its chat survive a reload.
+    await page.reload();
+    await page.waitForSelector('.msg-user:has-text("where is my invoice")');
+    await expect(page.locator('.bot-name').textContent()).resolves.toBe('Billing Helper');
+    await context.close();
+  });
+});

@@ -1,0 +1,646 @@
+/**
+ * The chat page. Reads its config from the inline JSON, keeps the chat in localStorage, streams
+ * answers from `api/chat` (relative: the page lives under /e/<hook>/ behind Dify, or any mount standalone).
+ */
+import { botAvatar } from './avatars.js';
+import { fill, strings, type Strings } from './i18n.js';
+import { icons } from './icons.js';
+import { plainText, renderMarkdown } from './markdown.js';
+import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeaking } from './speech.js';
+import { ChatStore, randomId } from './storage.js';
+import { HttpError, readEvents } from './stream.js';
+import type { ChatMessage, ChatState, PageConfig, PageEvent } from './types.js';
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, html?: string): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (html !== undefined) el.innerHTML = html;
+  return el;
+}
+
+function iconButton(cls: string, icon: string, label: string): HTMLButtonElement {
+  const b = h('button', { type: 'button', class: `icon-btn ${cls}`, 'aria-label': label, title: label }, icon);
+  return b;
+}
+
+function timeLabel(ts: number, lang: 'zh' | 'en'): string {
+  return new Date(ts).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-US', { hour: 'numeric', minute: '2-digit' });
+}
+
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return;
+  } catch {
+    // Clipboard API needs a secure context; fall back to a selection copy.
+  }
+  const ta = h('textarea', { 'aria-hidden': 'true', class: 'clipboard-helper' });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  document.execCommand('copy');
+  ta.remove();
+}
+
+interface Run {
+  runId: string;
+  controller: AbortController;
+  message: ChatMessage;
+}
+
+class ChatPage {
+  private t: Strings;
+  private store: ChatStore;
+  private uid: string;
+  private appId: string | undefined;
+  private state: ChatState;
+  private run: Run | undefined;
+  private stopListening: (() => void) | undefined;
+  private renderQueued = new Set<string>();
+  private stickToBottom = true;
+
+  private root = document.getElementById('app')!;
+  private thread!: HTMLElement;
+  private scroller!: HTMLElement;
+  private input!: HTMLTextAreaElement;
+  private sendBtn!: HTMLButtonElement;
+  private micBtn: HTMLButtonElement | undefined;
+  private statusEl!: HTMLElement;
+  private announcer!: HTMLElement;
+  private scrollDownBtn!: HTMLButtonElement;
+
+  constructor(private config: PageConfig) {
+    this.t = strings(config.lang);
+    this.store = new ChatStore(config.storageKey);
+    this.uid = this.store.uid();
+    const last = this.store.lastApp();
+    this.appId = config.apps?.some((a) => a.id === last) && last !== config.appId ? last : config.appId;
+    this.state = this.store.load(this.appId);
+    this.build();
+    if (this.appId !== config.appId) void this.switchApp(this.appId!);
+    else this.renderAll();
+  }
+
+  // ---------- layout ----------
+
+  private build(): void {
+    const { t, config } = this;
+    this.root.textContent = '';
+    document.title = config.botName;
+
+    const header = h('header', { class: 'topbar' });
+    const brand = h('div', { class: 'brand' });
+    brand.append(h('div', { class: 'avatar avatar-header' }, botAvatar(config.skin, config.botName)));
+    const brandText = h('div', { class: 'brand-text' });
+    brandText.append(h('h1', { class: 'bot-name' }));
+    brandText.querySelector('h1')!.textContent = config.botName;
+    this.statusEl = h('p', { class: 'bot-status' });
+    this.statusEl.textContent = t.online;
+    brandText.append(this.statusEl);
+    brand.append(brandText);
+    header.append(brand);
+
+    const actions = h('div', { class: 'top-actions' });
+    if (config.apps && config.apps.length > 1) {
+      const select = h('select', { class: 'app-picker', 'aria-label': t.chooseApp, title: t.chooseApp });
+      for (const app of config.apps) {
+        const o = h('option', { value: app.id });
+        o.textContent = app.name;
+        if (app.id === this.appId) o.selected = true;
+        select.append(o);
+      }
+      select.addEventListener('change', () => void this.switchApp(select.value));
+      actions.append(select);
+    }
+    const newChat = iconButton('new-chat', icons.edit, t.newChat);
+    newChat.append(h('span', { class: 'btn-label' }, t.newChat));
+    newChat.addEventListener('click', () => this.newChat());
+    actions.append(newChat);
+    header.append(actions);
+
+    const main = h('main', { class: 'chat', 'aria-label': t.messages });
+    this.scroller = h('div', { class: 'scroller' });
+    this.thread = h('div', { class: 'thread', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+    this.scroller.append(this.thread);
+    this.scrollDownBtn = iconButton('scroll-down', icons.arrowDown, t.scrollDown);
+    this.scrollDownBtn.hidden = true;
+    this.scrollDownBtn.addEventListener('click', () => this.scrollToBottom(true));
+    main.append(this.scroller, this.scrollDownBtn);
+    this.scroller.addEventListener('scroll', () => {
+      const gap = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight;
+      this.stickToBottom = gap < 80;
+      this.scrollDownBtn.hidden = gap < 240;
+    });
+
+    const footer = h('footer', { class: 'composer' });
+    const form = h('form', { class: 'composer-form' });
+    this.input = h('textarea', {
+      class: 'composer-input',
+      rows: '1',
+      'aria-label': fill(t.placeholder, { name: config.botName }),
+      placeholder: fill(t.placeholder, { name: config.botName }),
+      enterkeyhint: 'send',
+    });
+    form.append(this.input);
+    const tools = h('div', { class: 'composer-tools' });
+    if (canListen) {
+      this.micBtn = iconButton('mic', icons.mic, t.voiceStart);
+      this.micBtn.addEventListener('click', () => this.toggleVoice());
+      tools.append(this.micBtn);
+    }
+    this.sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': t.send, title: t.send });
+    tools.append(this.sendBtn);
+    form.append(tools);
+    footer.append(form, h('p', { class: 'composer-hint' }, t.hint));
+
+    this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite' });
+
+    this.root.append(header, main, footer, this.announcer);
+    if (config.problem) {
+      const banner = h('div', { class: 'banner', role: 'alert' }, icons.alert);
+      banner.append(document.createTextNode(config.problem === 'no-app' ? t.problemNoApp : t.problemUnreachable));
+      main.prepend(banner);
+    }
+
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (this.run) this.stop();
+      else this.sendFromInput();
+    });
+    this.input.addEventListener('keydown', (e) => {
+      // Enter sends; Shift+Enter is a new line; never send while an IME is composing (Chinese, Korean...).
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        if (!this.run) this.sendFromInput();
+      }
+    });
+    this.input.addEventListener('input', () => this.updateComposer());
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.run) {
+        e.preventDefault();
+        this.stop();
+      }
+    });
+    this.updateComposer();
+  }
+
+  private updateComposer(): void {
+    const input = this.input;
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+    const streaming = !!this.run;
+    this.sendBtn.innerHTML = streaming ? icons.stop : this.config.skin === 'classic' ? `<span>${this.config.lang === 'zh' ? '发送' : 'Send'}</span>` : this.config.skin === 'korean' ? icons.paperPlane : icons.send;
+    this.sendBtn.setAttribute('aria-label', streaming ? this.t.stop : this.t.send);
+    this.sendBtn.title = streaming ? this.t.stop : this.t.send;
+    this.sendBtn.classList.toggle('is-stop', streaming);
+    this.sendBtn.disabled = !streaming && (input.value.trim() === '' || !!this.config.problem);
+    this.statusEl.textContent = streaming ? this.t.typing : this.t.online;
+    this.root.classList.toggle('is-streaming', streaming);
+    this.thread.setAttribute('aria-busy', String(streaming));
+  }
+
+  // ---------- rendering ----------
+
+  private renderAll(): void {
+    this.thread.textContent = '';
+    const { messages } = this.state;
+    if (messages.length === 0) {
+      this.thread.append(this.welcome());
+    } else {
+      if (this.config.welcome) this.thread.append(this.welcomeBubble());
+      for (const m of messages) this.thread.append(this.messageEl(m));
+    }
+    this.scrollToBottom(true);
+  }
+
+  private welcome(): HTMLElement {
+    const { t, config } = this;
+    const el = h('section', { class: 'welcome' });
+    el.append(h('div', { class: 'avatar avatar-hero' }, botAvatar(config.skin, config.botName)));
+    const title = h('h2', { class: 'welcome-title' });
+    title.textContent = config.botName;
+    el.append(title);
+    if (config.welcome) el.append(h('div', { class: 'welcome-text markdown' }, renderMarkdown(config.welcome)));
+    if (config.suggestions.length) {
+      const list = h('div', { class: 'suggestions', role: 'group', 'aria-label': t.suggestions });
+      for (const q of config.suggestions) {
+        const chip = h('button', { type: 'button', class: 'chip' });
+        chip.textContent = q;
+        chip.addEventListener('click', () => void this.send(q));
+        list.append(chip);
+      }
+      el.append(list);
+    }
+    return el;
+  }
+
+  private welcomeBubble(): HTMLElement {
+    return this.messageEl({ id: 'welcome', role: 'bot', content: this.config.welcome ?? '', ts: this.state.messages[0]?.ts ?? Date.now() }, true);
+  }
+
+  private messageEl(m: ChatMessage, isWelcome = false): HTMLElement {
+    const el = h('article', { class: `msg msg-${m.role}${isWelcome ? ' msg-welcome' : ''}`, 'data-id': m.id });
+    if (m.role === 'bot') el.append(h('div', { class: 'avatar avatar-msg' }, botAvatar(this.config.skin, this.config.botName)));
+    const body = h('div', { class: 'msg-body' });
+    const name = h('div', { class: 'msg-name' });
+    name.textContent = m.role === 'bot' ? this.config.botName : this.t.you;
+    body.append(name);
+    const row = h('div', { class: 'msg-row' });
+    const bubble = h('div', { class: 'bubble' });
+    row.append(bubble, h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString() }, timeLabel(m.ts, this.config.lang)));
+    body.append(row);
+    if (m.role === 'bot' && !isWelcome) body.append(h('div', { class: 'msg-actions' }));
+    el.append(body);
+    this.fillMessage(el, m);
+    return el;
+  }
+
+  /** (Re)draws the inside of one message from its state. */
+  private fillMessage(el: HTMLElement, m: ChatMessage): void {
+    const bubble = el.querySelector<HTMLElement>('.bubble')!;
+    const streaming = m.status === 'streaming';
+    bubble.classList.toggle('streaming', streaming);
+    if (m.role === 'user') {
+      const p = h('div', { class: 'user-text' });
+      p.textContent = m.content;
+      bubble.replaceChildren(p);
+      return;
+    }
+    const parts: HTMLElement[] = [];
+    if (m.reasoning || m.tools?.length) parts.push(this.reasoningEl(el, m));
+    if (m.files?.length) {
+      const files = h('div', { class: 'files' });
+      for (const f of m.files) {
+        if (f.kind === 'image') {
+          const a = h('a', { href: f.url, target: '_blank', rel: 'noopener noreferrer' });
+          a.append(h('img', { src: f.url, alt: this.t.image, loading: 'lazy', referrerpolicy: 'no-referrer' }));
+          files.append(a);
+        } else {
+          const a = h('a', { class: 'file-link', href: f.url, target: '_blank', rel: 'noopener noreferrer' }, icons.file);
+          a.append(document.createTextNode(this.t.file));
+          files.append(a);
+        }
+      }
+      parts.push(files);
+    }
+    if (m.content) {
+      const content = h('div', { class: 'content markdown' }, renderMarkdown(m.content));
+      this.enhanceCode(content);
+      parts.push(content);
+    } else if (streaming && !m.reasoning && !m.tools?.length) {
+      parts.push(h('div', { class: 'typing', 'aria-label': this.t.typing }, '<span></span><span></span><span></span>'));
+    }
+    if (m.status === 'stopped') parts.push(h('div', { class: 'msg-note' }, this.t.stopped));
+    if (m.status === 'error') {
+      const err = h('div', { class: 'msg-error', role: 'alert' }, icons.alert);
+      const text = h('span');
+      text.textContent = m.error || this.t.errorGeneric;
+      err.append(text);
+      parts.push(err);
+    }
+    bubble.replaceChildren(...parts);
+    this.fillActions(el, m);
+  }
+
+  private reasoningEl(el: HTMLElement, m: ChatMessage): HTMLElement {
+    const wasOpen = el.querySelector<HTMLDetailsElement>('details.reasoning')?.open ?? false;
+    const thinking = m.status === 'streaming' && !m.content;
+    const d = h('details', { class: `reasoning${thinking ? ' is-thinking' : ''}` });
+    d.open = wasOpen;
+    const s = h('summary', {}, icons.spark);
+    const label = h('span');
+    const running = m.tools?.find((tl) => !tl.observation);
+    label.textContent = thinking ? (running && m.status === 'streaming' ? fill(this.t.usingTool, { tool: running.tool }) : this.t.thinking) : this.t.thoughts;
+    s.append(label, h('span', { class: 'chev' }, icons.chevron));
+    d.append(s);
+    const body = h('div', { class: 'reasoning-body' });
+    if (m.reasoning) body.append(h('div', { class: 'markdown' }, renderMarkdown(m.reasoning)));
+    for (const tool of m.tools ?? []) {
+      const item = h('div', { class: 'tool' });
+      const head = h('div', { class: 'tool-head' }, icons.tool);
+      head.append(document.createTextNode(fill(tool.observation ? this.t.usedTool : this.t.usingTool, { tool: tool.tool })));
+      item.append(head);
+      for (const [label, value] of [
+        [this.t.toolInput, tool.input],
+        [this.t.toolOutput, tool.observation],
+      ] as const) {
+        if (!value) continue;
+        const pre = h('pre', { class: 'tool-io' });
+        pre.setAttribute('data-label', label);
+        pre.textContent = prettyJson(value);
+        item.append(pre);
+      }
+      body.append(item);
+    }
+    d.append(body);
+    return d;
+  }
+
+  private fillActions(el: HTMLElement, m: ChatMessage): void {
+    const bar = el.querySelector<HTMLElement>('.msg-actions');
+    if (!bar) return;
+    bar.textContent = '';
+    if (m.status === 'streaming') return;
+    const t = this.t;
+    if (m.content) {
+      const copy = iconButton('copy', icons.copy, t.copy);
+      copy.addEventListener('click', async () => {
+        await copyText(m.content);
+        copy.innerHTML = icons.check;
+        copy.setAttribute('aria-label', t.copied);
+        this.announce(t.copied);
+        setTimeout(() => {
+          copy.innerHTML = icons.copy;
+          copy.setAttribute('aria-label', t.copy);
+        }, 1500);
+      });
+      bar.append(copy);
+      if (canSpeak) {
+        const read = iconButton('read', isSpeaking(m.id) ? icons.speakerOff : icons.speaker, isSpeaking(m.id) ? t.stopReading : t.readAloud);
+        read.addEventListener('click', () => {
+          if (isSpeaking(m.id)) {
+            stopSpeaking();
+            this.fillActions(el, m);
+            return;
+          }
+          const text = plainText(m.content);
+          speak(m.id, text, speechLang(text, this.config.lang), () => this.fillActions(el, m));
+          this.thread.querySelectorAll<HTMLElement>('.msg-bot').forEach((other) => {
+            if (other !== el) {
+              const om = this.state.messages.find((x) => x.id === other.dataset.id);
+              if (om) this.fillActions(other, om);
+            }
+          });
+          this.fillActions(el, m);
+        });
+        bar.append(read);
+      }
+    }
+    const last = this.state.messages[this.state.messages.length - 1];
+    if (last === m && !this.run) {
+      const regen = iconButton('regenerate', icons.refresh, m.status === 'error' ? t.retry : t.regenerate);
+      regen.addEventListener('click', () => void this.regenerate());
+      bar.append(regen);
+    }
+  }
+
+  private enhanceCode(container: HTMLElement): void {
+    container.querySelectorAll<HTMLElement>('.code-block').forEach((block) => {
+      const head = block.querySelector('.code-head');
+      const code = block.querySelector('code');
+      if (!head || !code) return;
+      const btn = h('button', { type: 'button', class: 'code-copy', 'aria-label': this.t.copyCode, title: this.t.copyCode }, icons.copy);
+      btn.append(h('span', {}, this.t.copy));
+      btn.addEventListener('click', async () => {
+        await copyText(code.textContent ?? '');
+        btn.innerHTML = icons.check;
+        btn.append(h('span', {}, this.t.copied));
+        setTimeout(() => {
+          btn.innerHTML = icons.copy;
+          btn.append(h('span', {}, this.t.copy));
+        }, 1500);
+      });
+      head.append(btn);
+    });
+  }
+
+  private queueRender(m: ChatMessage): void {
+    if (this.renderQueued.has(m.id)) return;
+    this.renderQueued.add(m.id);
+    requestAnimationFrame(() => {
+      this.renderQueued.delete(m.id);
+      this.redraw(m);
+    });
+  }
+
+  private redraw(m: ChatMessage): void {
+    const el = this.thread.querySelector<HTMLElement>(`.msg[data-id="${m.id}"]`);
+    if (el) this.fillMessage(el, m);
+    if (this.stickToBottom) this.scrollToBottom();
+  }
+
+  private scrollToBottom(force = false): void {
+    if (force) this.stickToBottom = true;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  private announce(text: string): void {
+    this.announcer.textContent = '';
+    setTimeout(() => (this.announcer.textContent = text), 30);
+  }
+
+  private save(): void {
+    this.store.save(this.appId, this.state);
+  }
+
+  // ---------- actions ----------
+
+  private sendFromInput(): void {
+    const text = this.input.value.trim();
+    if (!text || this.config.problem) return;
+    this.input.value = '';
+    this.updateComposer();
+    void this.send(text);
+  }
+
+  private async send(text: string): Promise<void> {
+    if (this.run) return;
+    stopSpeaking();
+    if (this.state.messages.length === 0) this.thread.textContent = '';
+    if (this.state.messages.length === 0 && this.config.welcome) this.thread.append(this.welcomeBubble());
+    const user: ChatMessage = { id: randomId(8), role: 'user', content: text, ts: Date.now() };
+    this.state.messages.push(user);
+    this.thread.append(this.messageEl(user));
+    await this.answer(text);
+  }
+
+  private async regenerate(): Promise<void> {
+    if (this.run) return;
+    const msgs = this.state.messages;
+    const last = msgs[msgs.length - 1];
+    if (last?.role === 'bot') {
+      msgs.pop();
+      this.thread.querySelector(`.msg[data-id="${last.id}"]`)?.remove();
+    }
+    const question = [...msgs].reverse().find((m) => m.role === 'user');
+    if (question) await this.answer(question.content);
+  }
+
+  private async answer(query: string): Promise<void> {
+    const bot: ChatMessage = { id: randomId(8), role: 'bot', content: '', ts: Date.now(), status: 'streaming' };
+    this.state.messages.push(bot);
+    const run: Run = { runId: randomId(12), controller: new AbortController(), message: bot };
+    this.run = run;
+    // Earlier answers lose their "regenerate" button while a new one streams.
+    this.thread.querySelectorAll<HTMLElement>('.msg-bot').forEach((el) => {
+      const m = this.state.messages.find((x) => x.id === el.dataset.id);
+      if (m) this.fillActions(el, m);
+    });
+    this.thread.append(this.messageEl(bot));
+    this.updateComposer();
+    this.scrollToBottom(true);
+    this.save();
+    try {
+      const response = await fetch('api/chat', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+        body: JSON.stringify({ query, uid: this.uid, runId: run.runId, conversationId: this.state.conversationId ?? '', app: this.appId ?? '' }),
+        signal: run.controller.signal,
+        credentials: 'same-origin',
+      });
+      for await (const event of readEvents(response)) this.apply(bot, event);
+      if (bot.status === 'streaming') bot.status = undefined;
+    } catch (err) {
+      if (run.controller.signal.aborted) bot.status = 'stopped';
+      else if (err instanceof HttpError && err.status === 401) {
+        location.reload();
+        return;
+      } else {
+        bot.status = 'error';
+        bot.error = err instanceof HttpError ? err.message : this.t.errorNetwork;
+      }
+    } finally {
+      if (this.run === run) this.run = undefined;
+      this.updateComposer();
+      this.redraw(bot);
+      this.save();
+      this.thread.querySelectorAll<HTMLElement>('.msg-bot').forEach((el) => {
+        const m = this.state.messages.find((x) => x.id === el.dataset.id);
+        if (m && m !== bot) this.fillActions(el, m);
+      });
+    }
+    if (bot.status !== 'error' && bot.content) this.announce(plainText(bot.content).slice(0, 500));
+  }
+
+  private apply(bot: ChatMessage, e: PageEvent): void {
+    switch (e.t) {
+      case 'meta':
+        if (e.reset) {
+          delete this.state.conversationId;
+          this.announce(this.t.reset);
+        }
+        if (e.conversationId) this.state.conversationId = e.conversationId;
+        this.save();
+        return;
+      case 'content':
+        bot.content += e.text;
+        break;
+      case 'reasoning':
+        bot.reasoning = (bot.reasoning ?? '') + e.text;
+        break;
+      case 'replace':
+        bot.content = e.text;
+        break;
+      case 'tool': {
+        bot.tools ??= [];
+        const found = bot.tools.find((x) => x.id === e.id);
+        const tool = { id: e.id, tool: e.tool, ...(e.input ? { input: e.input } : {}), ...(e.observation ? { observation: e.observation } : {}) };
+        if (found) Object.assign(found, tool);
+        else bot.tools.push(tool);
+        break;
+      }
+      case 'file':
+        bot.files ??= [];
+        if (!bot.files.some((f) => f.url === e.url)) bot.files.push({ url: e.url, kind: e.kind });
+        break;
+      case 'end':
+        if (e.conversationId) this.state.conversationId = e.conversationId;
+        bot.status = e.stopped ? 'stopped' : undefined;
+        break;
+      case 'error':
+        bot.status = 'error';
+        bot.error = e.message;
+        break;
+    }
+    this.queueRender(bot);
+  }
+
+  private stop(): void {
+    const run = this.run;
+    if (!run) return;
+    // Behind Dify the server is not told when the browser goes away, so ask it to stop explicitly.
+    void fetch('api/stop', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ uid: this.uid, runId: run.runId }),
+      credentials: 'same-origin',
+    }).catch(() => undefined);
+    run.controller.abort();
+  }
+
+  private newChat(): void {
+    if (this.run) this.stop();
+    stopSpeaking();
+    this.state = { messages: [] };
+    this.save();
+    this.renderAll();
+    this.input.focus();
+  }
+
+  private async switchApp(appId: string): Promise<void> {
+    if (this.run) this.stop();
+    try {
+      const res = await fetch(`api/config?app=${encodeURIComponent(appId)}`, { credentials: 'same-origin' });
+      if (res.ok) {
+        const next = (await res.json()) as PageConfig;
+        this.config = { ...next, skin: this.config.skin, lang: this.config.lang };
+      }
+    } catch {
+      // keep the current texts
+    }
+    this.appId = appId;
+    this.store.setLastApp(appId);
+    this.state = this.store.load(appId);
+    const name = this.root.querySelector('.bot-name');
+    if (name) name.textContent = this.config.botName;
+    document.title = this.config.botName;
+    const ph = fill(this.t.placeholder, { name: this.config.botName });
+    this.input.placeholder = ph;
+    this.input.setAttribute('aria-label', ph);
+    this.renderAll();
+  }
+
+  private toggleVoice(): void {
+    if (!this.micBtn) return;
+    if (this.stopListening) {
+      this.stopListening();
+      return;
+    }
+    const before = this.input.value;
+    this.micBtn.classList.add('is-listening');
+    this.micBtn.setAttribute('aria-label', this.t.voiceStop);
+    this.micBtn.setAttribute('aria-pressed', 'true');
+    this.stopListening = listen(
+      this.config.lang === 'zh' ? 'zh-CN' : navigator.language || 'en-US',
+      (text) => {
+        this.input.value = (before ? before + ' ' : '') + text;
+        this.updateComposer();
+      },
+      () => {
+        this.stopListening = undefined;
+        this.micBtn?.classList.remove('is-listening');
+        this.micBtn?.setAttribute('aria-label', this.t.voiceStart);
+        this.micBtn?.setAttribute('aria-pressed', 'false');
+        this.input.focus();
+      },
+    );
+  }
+}
+
+function prettyJson(value: string): string {
+  try {
+    return JSON.stringify(JSON.parse(value), null, 2);
+  } catch {
+    return value;
+  }
+}
+
+function start(): void {
+  const raw = document.getElementById('dbw-config')?.textContent;
+  if (!raw) return;
+  const config = JSON.parse(raw) as PageConfig;
+  const page = new ChatPage(config);
+  (window as unknown as { __chatPage?: ChatPage }).__chatPage = page;
+}
+
+start();
