@@ -36,7 +36,7 @@ export interface ServiceApiOptions {
   timeoutMs: number;
   /** How long /info and /parameters stay cached (ms). */
   infoTtlMs?: number;
-  /** Maximum sockets per origin in the pool. */
+  /** Maximum sockets per origin in the pool (default unbounded: every open stream holds one). */
   maxSockets?: number;
   log: Logger;
   /** Called once per failed upstream call (for metrics): a short kind such as `http_429`, `timeout`, `network`, `stream_error`. */
@@ -131,7 +131,7 @@ export class DifyServiceApi {
   constructor(readonly options: ServiceApiOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl);
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: options.maxSockets ?? Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
     this.agent = this.origin.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
