@@ -127,6 +127,16 @@ describe('signatures', () => {
     expect(app.runs).toHaveLength(0);
   });
 
+  it('an app the host cannot resolve is a setup error (500) naming the app setting', async () => {
+    const { server, context } = mount();
+    context.app = () => {
+      throw new Error('app "digest" is not configured');
+    };
+    const res = await signedPost(server, prBody);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ code: 'endpoint_misconfigured', message: expect.stringContaining('app "digest" is not configured') });
+  });
+
   it('never writes the secret or the received signature into logs or answers', async () => {
     const { server, logs } = mount();
     const bad = githubSignature(prBody, 'attacker');

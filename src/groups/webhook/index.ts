@@ -106,7 +106,12 @@ interface Prepared {
 }
 
 async function prepareRun(ctx: EndpointContext, settings: WebhookSettings, body: ParsedBody, name: string | undefined): Promise<Prepared> {
-  const app = ctx.app(settings.app);
+  let app: AppHandle;
+  try {
+    app = ctx.app(settings.app);
+  } catch (error) {
+    throw new WebhookHttpError(500, 'endpoint_misconfigured', `This endpoint is not configured correctly (check the setting: app): ${error instanceof Error ? error.message : String(error)}`);
+  }
   let info: AppInfo;
   try {
     info = await app.info();
