@@ -290,3 +290,53 @@ describe('ReasoningSplitter streaming behaviour', () => {
     expect(content).toBe(body.length);
   });
 });
+
+describe('ReasoningSplitter properties on generated answers', () => {
+  const TOKENS = [
+    'a', 'word ', ' ', '\n', '\n\n', '<', '>', '/', '<think>', '</think>', '<think>\n', '\n</think>\n\n', '<thi', 'nk>',
+    '```', '```\n', '~~~\n', DETAILS_OPEN, '</details>', '<details open>', '<summary>', ' Thinking... ', '</summary>', '中文', '🙂',
+  ];
+
+  function generate(rand: () => number): string {
+    let s = '';
+    const len = 1 + Math.floor(rand() * 30);
+    for (let i = 0; i < len; i++) s += TOKENS[Math.floor(rand() * TOKENS.length)]!;
+    return s;
+  }
+
+  it('gives the same reasoning and content however the answer is split', () => {
+    const rand = rng(424242);
+    for (let t = 0; t < 2000; t++) {
+      const text = generate(rand);
+      const whole = splitReasoning(text);
+      const pieces: string[] = [];
+      for (let at = 0; at < text.length; ) {
+        const len = 1 + Math.floor(rand() * 7);
+        pieces.push(text.slice(at, at + len));
+        at += len;
+      }
+      expect(collect(runPieces(pieces)), JSON.stringify(text)).toEqual(whole);
+      expect(collect(runPieces([...text])), JSON.stringify(text)).toEqual(whole);
+    }
+  });
+
+  it('returns an answer without "<" unchanged as content', () => {
+    const rand = rng(99);
+    for (let t = 0; t < 500; t++) {
+      const text = generate(rand).replace(/</g, '(');
+      expect(splitReasoning(text)).toEqual({ reasoning: '', content: text });
+    }
+  });
+
+  it('never loses, repeats or reorders a character other than tags and whitespace', () => {
+    const TAGS = /<think>|<\/think>|<\/details>|<details[^<>]*>\s*<summary>\s*Thinking(?:\.\.\.|…)?\s*<\/summary>/g;
+    const essence = (s: string) => s.replace(TAGS, '').replace(/\s+/g, '');
+    const rand = rng(5);
+    for (let t = 0; t < 1000; t++) {
+      const text = generate(rand);
+      const sp = new ReasoningSplitter();
+      const ordered = [...sp.push(text), ...sp.flush()].map((seg) => seg.text).join('');
+      expect(essence(ordered), JSON.stringify(text)).toBe(essence(text));
+    }
+  });
+});

@@ -531,3 +531,51 @@ describe('ToolCallParser streaming behaviour', () => {
     expect(calls(out)).toEqual([{ name: 'web_search', arguments: `{"q":"${big}"}` }]);
   });
 });
+
+describe('ToolCallParser properties on generated answers', () => {
+  const TOKENS = [
+    'a', 'word ', ' ', '\n', '\n\n', '  ', '<', '>', '/', '{', '}', '[', ']', '"', ':', ',', '`', '```', '~~~',
+    '```json\n', '```python\n', '<tool_call>', '</tool_call>', '<tool_calls>', '<function=', 'get_time', '<function_calls>',
+    '"name"', '"arguments"', '{"name": "get_time", "arguments": {}}', '[TOOL_CALLS]', '<tool_response>', '\\', '中文',
+  ];
+
+  function generate(rand: () => number): string {
+    let s = '';
+    const len = 1 + Math.floor(rand() * 40);
+    for (let i = 0; i < len; i++) s += TOKENS[Math.floor(rand() * TOKENS.length)]!;
+    return s;
+  }
+
+  function randomPieces(text: string, rand: () => number): string[] {
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length; ) {
+      const len = 1 + Math.floor(rand() * 6);
+      pieces.push(text.slice(at, at + len));
+      at += len;
+    }
+    return pieces;
+  }
+
+  it('gives the same result however the answer is split', () => {
+    const rand = rng(20261122);
+    for (let t = 0; t < 1500; t++) {
+      const text = generate(rand);
+      const whole = norm(run([text], NAMES));
+      expect(norm(run(randomPieces(text, rand), NAMES)), JSON.stringify(text)).toEqual(whole);
+      expect(norm(run([...text], NAMES)), JSON.stringify(text)).toEqual(whole);
+    }
+  });
+
+  it('returns an answer without calls unchanged, character for character', () => {
+    const rand = rng(7);
+    let checked = 0;
+    for (let t = 0; t < 1500; t++) {
+      const text = generate(rand);
+      const pieces = run(randomPieces(text, rand), NAMES);
+      if (calls(pieces).length > 0) continue;
+      checked++;
+      expect(contentOf(pieces), JSON.stringify(text)).toBe(text);
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+});
