@@ -365,6 +365,18 @@ describe('legacy functions', () => {
       expect(body.choices[0]!.finish_reason).toBe('function_call');
       expect(body.choices[0]!.message.function_call).toEqual({ name: 'lookup', arguments: '{"q":1}' });
       expect(body.choices[0]!.message.tool_calls).toBeUndefined();
+
+      const streamed = await fetch(`${legacy.v1}/chat/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'lookup' }] }),
+      });
+      const chunks = (await readSse(streamed)).data.slice(0, -1).map((d) => JSON.parse(d) as { choices: Array<{ delta: { function_call?: { name?: string; arguments?: string }; tool_calls?: unknown }; finish_reason: string | null }> });
+      const calls = chunks.map((c) => c.choices[0]!.delta.function_call).filter(Boolean);
+      expect(calls[0]!.name).toBe('lookup');
+      expect(calls.map((c) => c!.arguments ?? '').join('')).toBe('{"q":1}');
+      expect(chunks.some((c) => c.choices[0]!.delta.tool_calls)).toBe(false);
+      expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('function_call');
     } finally {
       await legacy.close();
     }

@@ -68,7 +68,8 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
         writer.data(chunks.role());
       },
       event(event: AnswerEvent) {
-        writer.data(legacy ? legacyChunk(chunks, event) ?? '' : chunkFor(chunks, event));
+        const chunk = legacy ? legacyChunk(chunks, event) : chunkFor(chunks, event);
+        if (chunk) writer.data(chunk);
       },
     },
     plan.structured,
@@ -105,9 +106,9 @@ function chunkFor(chunks: ChatChunkBuilder, event: AnswerEvent): string {
 }
 
 /** Legacy `functions` requests get `delta.function_call` (first call only, as that API has one). */
-function legacyChunk(chunks: ChatChunkBuilder, event: AnswerEvent): string {
+function legacyChunk(chunks: ChatChunkBuilder, event: AnswerEvent): string | null {
   if (event.type === 'content' || event.type === 'reasoning') return chunkFor(chunks, event);
-  if (event.index !== 0) return chunks.content('');
+  if (event.index !== 0) return null;
   const fn = event.type === 'tool_call' ? { name: event.name, arguments: event.args } : { arguments: event.fragment };
   const base = JSON.parse(chunks.content('')) as { choices: Array<{ delta: Record<string, unknown> }> };
   base.choices[0]!.delta = { function_call: fn };
