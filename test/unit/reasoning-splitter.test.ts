@@ -127,6 +127,24 @@ const FIXTURES: Fixture[] = [
     content: 'reasoning without opener\n</think>\n\nanswer',
   },
   {
+    name: 'closing tag of the other kind stays inside the block',
+    deltas: ['<think>\nA </details> B\n</think>\n', DETAILS_OPEN, 'C </think> D', '</details>', 'E'],
+    reasoning: 'A </details> BC </think> D',
+    content: 'E',
+  },
+  {
+    name: 'long but valid legacy opener attributes',
+    deltas: [`<details style="${'x'.repeat(200)}" open><summary>Thinking...</summary>`, 'r', '</details>c'],
+    reasoning: 'r',
+    content: 'c',
+  },
+  {
+    name: 'over-long <details> attributes are not an opener',
+    deltas: [`<details style="${'x'.repeat(300)}" open><summary>Thinking...</summary>`, 'r', '</details>c'],
+    reasoning: '',
+    content: `<details style="${'x'.repeat(300)}" open><summary>Thinking...</summary>r</details>c`,
+  },
+  {
     name: 'CJK and emoji',
     deltas: ['<think>\n用户问候', '，我应该礼貌回应 🙂\n</think>\n\n', '你好！有什么', '可以帮你？'],
     reasoning: '用户问候，我应该礼貌回应 🙂',
