@@ -732,7 +732,7 @@ export class ToolCallParser {
               if (m < 0) continue;
               if (tag === 'function') {
                 let p = m;
-                while (p < n && p - m <= MAX_NAME && /[A-Za-z0-9_.:-]/.test(String.fromCharCode(this.ch(p)))) p++;
+                while (p < n && p - m <= MAX_NAME && isNameChar(this.ch(p))) p++;
                 if (p >= n && p - m <= MAX_NAME) return ended ? { text: true, end: n } : undefined;
                 if (p === m || this.ch(p) !== 0x3e /* > */) return { text: true, end: 1 };
                 b.fnName = this.held.slice(m, p);
