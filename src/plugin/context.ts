@@ -8,10 +8,17 @@ import { createPluginStorageStore } from '../backend/plugin-storage.js';
 import type { ModelsClient } from '../backend/types.js';
 import { setEndpointContext, type EndpointContext } from '../host/context.js';
 
-/** `https://dify.example.com/e/abc123` from the daemon's Dify-Hook-Url header, or '' without one. */
-export function hookBaseUrl(hookUrl: string | undefined): string {
+/**
+ * `https://dify.example.com/e/abc123` from the daemon's Dify-Hook-Url header (`<scheme>://<host>/e/<hook><path>`,
+ * possibly behind a path prefix), or '' without one.
+ */
+export function hookBaseUrl(hookUrl: string | undefined, hookId?: string): string {
   if (!hookUrl) return '';
-  const match = /^(https?:\/\/[^/]+\/e\/[^/?#]+)/.exec(hookUrl);
+  if (hookId) {
+    const at = hookUrl.indexOf(`/e/${hookId}`);
+    if (at >= 0) return hookUrl.slice(0, at + 3 + hookId.length);
+  }
+  const match = /^(https?:\/\/.*?\/e\/[^/?#]+)/.exec(hookUrl);
   return match ? match[1]! : '';
 }
 
@@ -34,7 +41,7 @@ export function endpointContextMiddleware(log: Logger): RequestHandler {
       },
       store: createPluginStorageStore(session),
       log: requestLog,
-      baseUrl: hookBaseUrl(req.get('dify-hook-url')),
+      baseUrl: hookBaseUrl(req.get('dify-hook-url'), req.get('dify-hook-id')),
     };
     setEndpointContext(res, context);
     next();

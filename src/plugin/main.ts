@@ -22,7 +22,7 @@ function main(): void {
   let started;
   try {
     const group = requestedGroup();
-    const declaration = loadPluginDeclaration(pluginDir, { ...(group ? { group } : {}), groupHint: GROUP_HINT });
+    const declaration = loadPluginDeclaration(pluginDir, { ...(group ? { group } : {}), groupHint: GROUP_HINT, singleGroupWins: true });
     const module = (groups as Record<string, GroupModule | undefined>)[declaration.group.name];
     if (!module) fail(`${declaration.group.file}: this build has no group ${JSON.stringify(declaration.group.name)} (groups: ${Object.keys(groups).join(', ')})`);
     const routes = buildGroupRoutes(declaration.group, module, { before: [endpointContextMiddleware(log)] });

@@ -2,10 +2,11 @@
 // under the daemon simulator over real pipes (and over remote-debugging TCP).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPluginDeclaration, readZip } from '@dify/plugin-sdk-shim';
 import { startDaemon, startRemoteDebugServer, type SimulatedDaemon } from '../daemon/simulator.js';
-import { packageRepo, pathWithNode, pathWithOldNode, pathWithoutNode, python, unpack } from './packaged-plugin.js';
+import { packageRepo, repoRoot, pathWithNode, pathWithOldNode, pathWithoutNode, python, unpack } from './packaged-plugin.js';
 
 const webhookSettings = { app: { app_id: 'app-1' }, verification: 'none' };
 
@@ -70,7 +71,9 @@ describe('the unpacked package under the daemon', () => {
   });
 
   it('python3 main.py works too', async () => {
-    const daemon = await daemonFor(webhookDir, ['main.py'], pathWithNode());
+    // a group choice left in the environment does not break an installed single-group package
+    const daemon = await startDaemon({ command: py, args: ['main.py'], cwd: webhookDir, env: { PATH: pathWithNode(), DIFY_BRIDGE_GROUP: 'chat-app' } });
+    cleanups.push(() => daemon.close());
     await daemon.waitForHeartbeat();
     const answer = await daemon.invoke({ method: 'GET', path: '/webhook/github', query: 'challenge=x1', settings: webhookSettings });
     expect(answer.body.toString()).toBe('x1');
@@ -127,7 +130,7 @@ describe('remote debugging from the unpacked package', () => {
       ]),
     );
     expect(registration.endpoint.endpoints[0]).not.toHaveProperty('handler');
-    expect(registration.assets.get('icon.svg')?.toString()).toBe(readFileSync('_assets/icon.svg', 'utf8'));
+    expect(registration.assets.get('icon.svg')?.toString()).toBe(readFileSync(join(repoRoot, '_assets/icon.svg'), 'utf8'));
 
     await expect.poll(() => server.heartbeats, { timeout: 10_000 }).toBeGreaterThan(0);
     const answer = await server.invoke({ method: 'GET', path: '/webhook', query: 'challenge=remote-ok', settings: webhookSettings });

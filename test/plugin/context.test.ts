@@ -46,6 +46,8 @@ describe('endpointContextMiddleware', () => {
 describe('plugin options', () => {
   it('hookBaseUrl keeps scheme, host and /e/<hook>', () => {
     expect(hookBaseUrl('http://127.0.0.1:5001/e/abc/v1/chat/completions')).toBe('http://127.0.0.1:5001/e/abc');
+    expect(hookBaseUrl('https://x.example.com/dify/e/h1/e/h1x', 'h1')).toBe('https://x.example.com/dify/e/h1');
+    expect(hookBaseUrl('https://x.example.com/dify/e/h2/models')).toBe('https://x.example.com/dify/e/h2');
     expect(hookBaseUrl(undefined)).toBe('');
   });
   it('--group wins over DIFY_BRIDGE_GROUP', () => {

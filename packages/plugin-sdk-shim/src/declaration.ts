@@ -58,6 +58,11 @@ export interface LoadDeclarationOptions {
   group?: string;
   /** Appended to the "pick a group" error, e.g. how the host lets the user choose. */
   groupHint?: string;
+  /**
+   * Serve the only group of a single-group manifest (a packaged plugin) even if `group` names another:
+   * a group choice meant for a development folder must not break an installed package.
+   */
+  singleGroupWins?: boolean;
 }
 
 // ---------- helpers ----------
@@ -173,7 +178,8 @@ export function chooseGroup(groups: Record<string, string>, wanted: string | und
 export function loadPluginDeclaration(pluginDir: string, options: LoadDeclarationOptions = {}): PluginDeclaration {
   const shared = loadManifest(pluginDir);
   const groups = listGroups(shared);
-  const name = chooseGroup(groups, options.group, options.groupHint);
+  const several = Object.keys(groups).length > 1;
+  const name = chooseGroup(groups, several || !options.singleGroupWins ? options.group : undefined, options.groupHint);
   const groupFile = groups[name]!;
   const group = loadGroup(pluginDir, groupFile);
 
