@@ -507,6 +507,17 @@ describe('sync outcomes', () => {
     expect(app.runs[0]!.query).toBe(text);
   });
 
+  it('the outcome follows the events, not the reported mode (the plugin host cannot always tell it)', async () => {
+    // A workflow app that the host reports as a chatflow: it gets a query (Dify ignores it for
+    // workflows) and the answer still carries the workflow outputs.
+    const app = fakeApp({ mode: 'advanced-chat', events: fixtures.F4_workflow });
+    const { server } = mount({ app });
+    const res = await signedPost(server, prBody);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'succeeded', outputs: { result: "Dify facilite la mise en production d'applications LLM." } });
+    expect(app.runs[0]!.query).toBe(prBody);
+  });
+
   it('a chat app with a JSON delivery gets the JSON text as its message', async () => {
     const app = fakeApp({ mode: 'advanced-chat', events: fixtures.F1_chat, inputs: [] });
     const { server } = mount({ app });

@@ -19,7 +19,7 @@ import { parseBody, readRawBody, type ParsedBody } from './body.js';
 import { DeliveryLedger, deliveryIdOf } from './deliveries.js';
 import { WebhookHttpError } from './errors.js';
 import { buildInputs } from './inputs.js';
-import { isChatFamily, runApp, type RunOutcome } from './run.js';
+import { runApp, takesQuery, type RunOutcome } from './run.js';
 import { readSettings, type WebhookSettings } from './settings.js';
 import { safeEqual, verifyDelivery } from './verify.js';
 
@@ -134,12 +134,8 @@ async function prepareRun(ctx: EndpointContext, settings: WebhookSettings, body:
     name,
   });
   const request: AppRunRequest = { inputs, user: name ? `webhook:${name}` : 'webhook', streaming: true };
-  if (isChatFamily(info.mode)) {
-    if (body.text.trim() === '') {
-      throw new WebhookHttpError(400, 'empty_payload', 'The app is a chat app and takes the payload as its message; the delivery body is empty.');
-    }
-    request.query = body.text;
-  }
+  // Chat apps take the payload as their message. (An empty body sends no query: Dify says what it needs.)
+  if (takesQuery(info.mode) && body.text !== '') request.query = body.text;
   return { app, info, request };
 }
 
@@ -221,7 +217,7 @@ const deliver: RequestHandler = async (req, res) => {
       res.status(202).json({ status: 'accepted', run_id: runId });
       claimedId = undefined; // answered: the sender will not retry, keep the claim
       // The run outlives the request: its own signal, its outcome logged, never thrown into the void.
-      runApp(prepared.app, prepared.info.mode, prepared.request, new AbortController().signal)
+      runApp(prepared.app, prepared.request, new AbortController().signal)
         .then((outcome) => logOutcome(ctx.log, runId, outcome))
         .catch((error: unknown) => ctx.log.error({ run_id: runId, err: String(error) }, 'webhook run failed'));
       return;
@@ -229,7 +225,7 @@ const deliver: RequestHandler = async (req, res) => {
 
     const note = settings.responseMode === 'async' ? { note: ASYNC_UNAVAILABLE_NOTE } : {};
     const signal = background ? new AbortController().signal : clientAbortSignal(req, res);
-    const outcome = await runApp(prepared.app, prepared.info.mode, prepared.request, signal);
+    const outcome = await runApp(prepared.app, prepared.request, signal);
     logOutcome(ctx.log, runId, outcome);
     res.setHeader(MODE_HEADER, 'sync');
     if (outcome.ok) {

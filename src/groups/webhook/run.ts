@@ -21,9 +21,12 @@ export type RunOutcome =
       retryAfterSeconds?: number;
     };
 
-/** Apps that take a query (the payload text) rather than inputs alone. */
-export function isChatFamily(mode: AppMode | string): boolean {
-  return mode === 'chat' || mode === 'agent-chat' || mode === 'advanced-chat' || mode === 'agent';
+/**
+ * Whether the app takes the payload as its query. Only workflow and completion apps do not; an
+ * unknown mode gets one too (Dify ignores a query for a workflow app's run).
+ */
+export function takesQuery(mode: AppMode | string | undefined): boolean {
+  return mode !== 'workflow' && mode !== 'completion';
 }
 
 function str(value: unknown): string | undefined {
@@ -37,7 +40,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 /** Workflow statuses that mean the run did not do its job. */
 const FAILED_STATUSES = new Set(['failed', 'stopped']);
 
-export async function runApp(app: AppHandle, mode: AppMode | string, request: AppRunRequest, signal: AbortSignal): Promise<RunOutcome> {
+export async function runApp(app: AppHandle, request: AppRunRequest, signal: AbortSignal): Promise<RunOutcome> {
   let workflowRunId: string | undefined;
   let finished: { status: string; outputs: Record<string, unknown>; error?: string } | undefined;
   let errorEvent: { code: string; message: string } | undefined;
@@ -114,10 +117,9 @@ export async function runApp(app: AppHandle, mode: AppMode | string, request: Ap
   }
   if (errorEvent) return { ok: false, started: true, code: errorEvent.code, message: errorEvent.message, ...ids };
 
-  if (isChatFamily(mode) || mode === 'completion') {
-    if (!sawMessage && !finished) {
-      return { ok: false, started, code: 'no_result', message: 'The app run ended without an answer.', ...ids };
-    }
+  // Decided by what came back, not by the app's reported mode: the plugin host cannot always tell
+  // the mode (fetch_app carries none), and a chatflow sends both messages and workflow events.
+  if (sawMessage) {
     return {
       ok: true,
       kind: 'message',
@@ -127,6 +129,6 @@ export async function runApp(app: AppHandle, mode: AppMode | string, request: Ap
       ...ids,
     };
   }
-  if (!finished) return { ok: false, started, code: 'no_result', message: 'The workflow run ended without a result.', ...ids };
+  if (!finished) return { ok: false, started, code: 'no_result', message: 'The app run ended without a result.', ...ids };
   return { ok: true, kind: 'workflow', status: finished.status, outputs: finished.outputs, ...ids };
 }
