@@ -22,7 +22,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-function textParser(r: NodeJS.ReadableStream, cb: (err: Error | null, body: string) => void): void {
+function textParser(r: any, cb: (err: Error | null, body: string) => void): void {
   let s = '';
   r.on('data', (d: Buffer) => (s += d.toString('utf8')));
   r.on('end', () => cb(null, s));

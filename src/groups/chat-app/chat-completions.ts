@@ -7,7 +7,7 @@ import { sendError, streamErrorBody, unsupported } from '../../openai/errors.js'
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
-import { applyCors, authenticate, requestId } from './http.js';
+import { applyCors, authenticate, readJsonBody, requestId } from './http.js';
 import { planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
@@ -103,7 +103,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
   requestId(res);
   try {
     const { ctx, settings, key } = authorize(req, res);
-    const parsed = chatRequestSchema.safeParse(req.body ?? {});
+    const parsed = chatRequestSchema.safeParse(await readJsonBody(req));
     if (!parsed.success) throw zodToError(parsed.error);
     const body = parsed.data;
     rejectUnsupported(body);

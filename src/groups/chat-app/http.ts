@@ -1,7 +1,7 @@
 /** Auth, CORS and request ids for the chat-app routes (openai-compat.md §7.2, §7.3). */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { invalidApiKey } from '../../openai/errors.js';
+import { invalidApiKey, OpenAIError } from '../../openai/errors.js';
 
 export const EXPOSED_HEADERS = 'x-request-id, retry-after, retry-after-ms, x-should-retry, x-dify-conversation-id, x-ratelimit-limit-requests, x-ratelimit-remaining-requests';
 const DEFAULT_ALLOWED_HEADERS =
@@ -68,4 +68,36 @@ export function authenticate(req: Request, configured: string | string[] | null 
   }
   if (!ok) throw invalidApiKey();
   return presented;
+}
+
+/** 32 MiB: chat histories with base64 images are large (the daemon itself truncates at 10 MiB). */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The JSON body: already parsed by the host (express.json), or read from the request here.
+ * Malformed JSON -> 400, oversize -> 413, both in the OpenAI envelope.
+ */
+export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+  if (req.body !== undefined && !(Buffer.isBuffer(req.body)) && typeof req.body !== 'string') return req.body;
+  let raw: string;
+  if (Buffer.isBuffer(req.body) || typeof req.body === 'string') raw = req.body.toString();
+  else {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer | string>) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > limit) throw new OpenAIError(413, `The request body is larger than ${limit} bytes.`, 'invalid_request_error', null, 'request_too_large');
+      chunks.push(b);
+    }
+    raw = Buffer.concat(chunks).toString('utf8');
+  }
+  if (raw.trim() === '') return {};
+  try {
+    const body: unknown = JSON.parse(raw);
+    req.body = body;
+    return body;
+  } catch {
+    throw new OpenAIError(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)', 'invalid_request_error', null, 'invalid_json');
+  }
 }

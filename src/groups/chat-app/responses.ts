@@ -15,7 +15,7 @@ import {
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { authorize, CONVERSATION_HEADER, logUnexpected, prepareTurn, runOptions } from './chat-completions.js';
-import { applyCors, requestId } from './http.js';
+import { applyCors, readJsonBody, requestId } from './http.js';
 import { runTurn, type AnswerSink } from './run.js';
 
 export async function responses(req: Request, res: Response): Promise<void> {
@@ -23,7 +23,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
   requestId(res);
   try {
     const { ctx, settings, key } = authorize(req, res);
-    const parsed = responsesRequestSchema.safeParse(req.body ?? {});
+    const parsed = responsesRequestSchema.safeParse(await readJsonBody(req));
     if (!parsed.success) throw zodToError(parsed.error);
     const body = parsed.data;
     rejectUnsupportedResponses(body);

@@ -1,0 +1,162 @@
+/**
+ * The chat-app group as an installed plugin: the bundled runtime under the daemon simulator, real
+ * clients against its /e/<hook> front, the app answered through the `app` reverse invocation with
+ * the fixture streams, conversation memory in plugin storage.
+ */
+import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import OpenAI from 'openai';
+import OpenAI6 from 'openai6';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { streamText } from 'ai';
+import { ChatOpenAI } from '@langchain/openai';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
+import { chatErrorMidStream, chatReasoningStream, chatStream } from '../fakes/dify-apps.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const API_KEY = 'sk-plugin-chat-key';
+const settings = { api_key: API_KEY, app: { app_id: 'app-1234567890' }, model_id: '', memory_mode: 'auto' };
+
+/** Dify's side of the `app` reverse invocation: conversations owned by (app, user). */
+const conversations = new Map<string, { user: string; turns: number; first: string }>();
+function* appReverse(request: Record<string, any>): Iterable<Record<string, any>> {
+  const query = String(request.query ?? '');
+  if (request.conversation_id) {
+    const c = conversations.get(request.conversation_id);
+    if (!c || c.user !== request.user) throw new Error('read app failed: request failed: {"code": "not_found", "message": "Conversation Not Exists.", "status": 404}');
+  }
+  const id = request.conversation_id || randomUUID();
+  const conv = conversations.get(id) ?? { user: request.user, turns: 0, first: query };
+  conv.turns++;
+  conversations.set(id, conv);
+  if (/explode/.test(query)) {
+    yield* chatErrorMidStream({ conversationId: id, message: 'model exploded' });
+    return;
+  }
+  if (/think/.test(query)) {
+    yield* chatReasoningStream({ conversationId: id });
+    return;
+  }
+  yield* chatStream({ conversationId: id, answer: `Plugin heard: ${query.split('\n').pop()} (turn ${conv.turns})` });
+}
+
+let daemon: SimulatedDaemon;
+let base: string;
+
+beforeAll(async () => {
+  const outDir = join(root, 'node_modules/.cache/chat-app-plugin');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `plugin-${process.pid}.mjs`);
+  await build({
+    entryPoints: [join(root, 'src/plugin/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  daemon = await startDaemon({
+    command: process.execPath,
+    args: [outfile],
+    cwd: root,
+    env: { DIFY_BRIDGE_GROUP: 'chat-app', LOG_LEVEL: 'warn' },
+    reverse: {
+      app: appReverse,
+      fetch_app: () => ({ name: 'dify-plugin-bot', mode: 'chat', user_input_form: [] }),
+    },
+  });
+  await daemon.waitForHeartbeat();
+  base = await daemon.listen({ settings });
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.close();
+});
+
+describe('chat-app plugin under the daemon simulator', () => {
+  test('models, chat (stream and not), and the app reverse request Dify receives', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const ids = [];
+    for await (const m of client.models.list()) ids.push(m.id);
+    expect(ids).toEqual(['dify-plugin-bot']);
+    const r = await client.chat.completions.create({ model: 'dify-plugin-bot', messages: [{ role: 'user', content: 'hello plugin' }], user: 'alice' });
+    expect(r.choices[0]!.message.content).toBe('Plugin heard: hello plugin (turn 1)');
+    expect(r.usage!.total_tokens).toBeGreaterThan(0);
+    const call = daemon.reverseCalls.filter((c) => c.type === 'app').at(-1)!;
+    expect(call.request).toMatchObject({ app_id: 'app-1234567890', query: 'hello plugin', response_mode: 'streaming', inputs: {} });
+    expect(call.request.user).toMatch(/^alice-/);
+    const s = await client.chat.completions.create({ model: 'x', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'streamed' }] });
+    let text = '';
+    let usage;
+    for await (const c of s) {
+      text += c.choices[0]?.delta?.content ?? '';
+      usage = c.usage ?? usage;
+    }
+    expect(text).toBe('Plugin heard: streamed (turn 1)');
+    expect(usage!.total_tokens).toBeGreaterThan(0);
+  });
+
+  test('without /v1 too; wrong key is 401', async () => {
+    const res = await fetch(`${base}/models`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+    expect(res.status).toBe(200);
+    const bad = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' }, body: '{}' });
+    expect(bad.status).toBe(401);
+    expect((await bad.json()).error.code).toBe('invalid_api_key');
+  });
+
+  test('memory in plugin storage: 10 turns continue one conversation with only the new message', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const messages: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+    const before = daemon.reverseCalls.filter((c) => c.type === 'app').length;
+    for (let i = 1; i <= 10; i++) {
+      messages.push({ role: 'user', content: `turn ${i} message` });
+      const r = await client.chat.completions.create({ model: 'm', messages, user: 'memory-user' });
+      const answer = r.choices[0]!.message.content!;
+      expect(answer).toBe(`Plugin heard: turn ${i} message (turn ${i})`);
+      messages.push({ role: 'assistant', content: answer });
+    }
+    const calls = daemon.reverseCalls.filter((c) => c.type === 'app').slice(before);
+    expect(calls).toHaveLength(10);
+    const conv = new Set(calls.slice(1).map((c) => c.request.conversation_id));
+    expect(conv.size).toBe(1);
+    for (let i = 1; i < 10; i++) expect(calls[i]!.request.query).toBe(`turn ${i + 1} message`);
+    expect(daemon.storage.size).toBeGreaterThan(0);
+  });
+
+  test('openai v6, AI SDK and LangChain; reasoning; mid-stream error', async () => {
+    const v6 = new OpenAI6({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const s6 = await v6.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'v6' }] });
+    let t6 = '';
+    for await (const c of s6) t6 += c.choices[0]?.delta?.content ?? '';
+    expect(t6).toContain('v6');
+    const provider = createOpenAICompatible({ name: 'dify', baseURL: `${base}/v1`, apiKey: API_KEY, includeUsage: true });
+    const st = streamText({ model: provider.chatModel('m'), prompt: 'think hard', maxRetries: 0 });
+    const parts: string[] = [];
+    for await (const p of st.fullStream) parts.push(p.type);
+    expect(parts).not.toContain('error');
+    expect(await st.reasoningText).toContain('so 391');
+    expect(await st.text).toBe('17 × 23 = **391**.');
+    const lc = new ChatOpenAI({ model: 'm', apiKey: API_KEY, configuration: { baseURL: `${base}/v1` }, maxRetries: 0 });
+    expect(String((await lc.invoke('langchain via plugin')).content)).toContain('langchain via plugin');
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const bad = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'explode' }] });
+    await expect(
+      (async () => {
+        for await (const _ of bad) void _;
+      })(),
+    ).rejects.toThrow('model exploded');
+  });
+
+  test('responses API through the plugin', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const r = await client.responses.create({ model: 'm', input: 'responses via plugin' });
+    expect(r.output_text).toContain('responses via plugin');
+    const f = await client.responses.stream({ model: 'm', input: 'stream via plugin' }).finalResponse();
+    expect(f.output_text).toContain('stream via plugin');
+  });
+});
