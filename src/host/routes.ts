@@ -3,7 +3,10 @@
 // server both mount these. Every `/v1/...` rule also gets its alias without `/v1` (users paste base
 // URLs both ways); a declared route always wins over an alias.
 import type { RequestHandler } from 'express';
-import { DeclarationError, type EndpointDeclaration, type GroupDeclaration } from '@dify/plugin-sdk-shim';
+import type { EndpointDeclaration, GroupDeclaration } from '@dify/plugin-sdk-shim';
+// By path, not through the package: the standalone bundle keeps packages external, and this file must
+// not pull the daemon runtime into it.
+import { DeclarationError } from '../../packages/plugin-sdk-shim/src/declaration-error.js';
 import type { GroupModule } from '../groups/types.js';
 
 export interface HostRoute {
