@@ -4,6 +4,7 @@
  *   POST /probe/deferred-end  202 with Content-Length written, `end` held back until the run ends
  *   POST /probe/after-end     202 answered normally (the session ends), then the run
  * The outcome of each run is reported as a `log` event ("probe run finished/failed ...").
+ *   GET /probe/ping           answers at once (a barrier for the test)
  */
 import type { RequestHandler } from 'express';
 import { startPluginRuntime, type DifyRequestContext } from '../../../packages/plugin-sdk-shim/src/runtime-api.js';
@@ -40,5 +41,7 @@ const runtime = startPluginRuntime({
   routes: [
     { rule: '/probe/deferred-end', method: 'POST', handler: deferredEnd },
     { rule: '/probe/after-end', method: 'POST', handler: afterEnd },
+    // A round trip: once it is answered, everything the plugin did before has reached the daemon.
+    { rule: '/probe/ping', method: 'GET', handler: (_req, res) => void res.type('text/plain').send('pong') },
   ],
 });
