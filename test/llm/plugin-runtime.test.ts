@@ -155,7 +155,7 @@ describe('llm plugin under the daemon simulator', () => {
     });
     expect(answer.choices[0]!.message.content).toBe('Result: -3°C');
     const sent = daemon.reverseCalls.filter((c) => c.type === 'llm').at(-1)!.request;
-    expect(sent.tools).toEqual([{ name: 'get_weather', description: '', parameters: tools[0]!.function.parameters }]);
+    expect(sent.tools).toEqual([{ name: 'get_weather', description: 'get_weather', parameters: tools[0]!.function.parameters }]);
     expect(sent.prompt_messages.at(-1)).toEqual({ role: 'tool', content: '-3°C', tool_call_id: 'call_p1' });
 
     const thought = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'think' }] });

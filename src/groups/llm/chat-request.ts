@@ -98,9 +98,11 @@ function readTools(body: Json, legacy: boolean): Array<PromptTool & { forcedOnly
 }
 
 function promptTool(fn: Json): PromptTool {
+  const name = fn.name as string;
   return {
-    name: fn.name as string,
-    description: typeof fn.description === 'string' ? fn.description : '',
+    name,
+    // Some daemon versions validate `description` as required; the name is an honest stand-in.
+    description: typeof fn.description === 'string' && fn.description.trim() ? fn.description : name,
     parameters: isObject(fn.parameters) ? fn.parameters : { type: 'object', properties: {} },
   };
 }
