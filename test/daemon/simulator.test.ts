@@ -5,11 +5,16 @@ import { DaemonCore, buildRawHttpRequest, goEncodeQuery, canonicalHeaderKey } fr
 function fakePlugin(respond: (sessionId: string, send: (line: object) => void) => void) {
   const out: string[] = [];
   let core!: DaemonCore;
-  core = new DaemonCore((line) => {
-    out.push(line);
-    const msg = JSON.parse(line);
-    if (msg.event === 'request') respond(msg.session_id, (m) => core.handleLine(Buffer.from(JSON.stringify(m))));
-  });
+  core = new DaemonCore(
+    (line) => {
+      out.push(line);
+      const msg = JSON.parse(line);
+      if (msg.event === 'request') respond(msg.session_id, (m) => core.handleLine(Buffer.from(JSON.stringify(m))));
+    },
+    {},
+    undefined,
+    false,
+  );
   return core;
 }
 

@@ -21,6 +21,10 @@ export interface ChunkSink {
 }
 
 export interface CoalescerOptions {
+  /** how long the first body bytes may wait for more (a response completing meanwhile leaves as one chunk; default 3 ms) */
+  firstWindowMs?: number;
+  /** how long flushed headers without body wait for a first body write (default 20 ms) */
+  headOnlyDelayMs?: number;
   /** minimum time between the first body chunk and anything after it (default 8 ms) */
   holdMs?: number;
   /** flush window after the first chunk; grows with the number of chunks sent (default 12 ms) */
@@ -35,6 +39,8 @@ export interface CoalescerOptions {
   noBody?: boolean;
 }
 
+const FIRST_WINDOW_MS = 3;
+const HEAD_ONLY_DELAY_MS = 20;
 const HOLD_MS = 8;
 const WINDOW_MS = 12;
 const MAX_WINDOW_MS = 50;
@@ -50,8 +56,11 @@ export class BodyCoalescer {
   private firstSentAt = 0;
   private lastFlushAt = 0;
   private chunksSent = 0;
+  private headAt = 0;
+  private firstDataAt = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private timerIsImmediate = false;
+  private timerDue = 0;
   private waitingForDrain = false;
   private readonly holdMs: number;
   private readonly windowMs: number;
@@ -82,11 +91,13 @@ export class BodyCoalescer {
   setHead(head: ResponseHead): void {
     if (this.head || this.finished) return;
     this.head = head;
+    this.headAt = performance.now();
     this.schedule();
   }
 
   write(data: Buffer): void {
     if (this.ended || this.finished || data.length === 0) return;
+    if (this.firstDataAt === 0) this.firstDataAt = performance.now();
     this.buffered.push(data);
     this.bufferedBytes += data.length;
     this.schedule();
@@ -117,7 +128,9 @@ export class BodyCoalescer {
     const now = performance.now();
     let due: number;
     if (!this.started) {
-      due = now;
+      if (this.ended || this.bufferedBytes >= this.maxBufferedBytes) due = now;
+      else if (this.bufferedBytes > 0) due = this.firstDataAt + (this.options.firstWindowMs ?? FIRST_WINDOW_MS);
+      else due = this.headAt + (this.options.headOnlyDelayMs ?? HEAD_ONLY_DELAY_MS);
     } else {
       const holdUntil = this.firstSentAt + this.holdMs;
       if (this.ended || this.bufferedBytes >= this.maxBufferedBytes) due = Math.max(now, holdUntil);
@@ -126,10 +139,11 @@ export class BodyCoalescer {
     }
     const delay = due - now;
     if (this.timer) {
-      // an already-armed immediate is as early as it gets; a timer may need pulling in
-      if (this.timerIsImmediate || delay > 0) return;
+      // an armed immediate is as early as it gets; a timer is kept unless this is due sooner
+      if (this.timerIsImmediate || due >= this.timerDue) return;
       this.clearTimer();
     }
+    this.timerDue = due;
     if (delay <= 0) {
       this.timerIsImmediate = true;
       this.timer = setImmediate(() => this.flush());
@@ -182,10 +196,11 @@ export class BodyCoalescer {
         headers['Content-Length'] = String(this.bufferedBytes);
       }
       this.started = true;
-      this.firstSentAt = now;
-      this.lastFlushAt = now;
       this.chunksSent++;
       this.sink.sendChunk({ status: head.status, headers, body: this.takeSlice() });
+      // the hold counts from when the write returned: a pipe write can block while the daemon reads
+      this.firstSentAt = performance.now();
+      this.lastFlushAt = this.firstSentAt;
       if (complete) return this.finish();
       this.schedule();
       return;

@@ -13,6 +13,7 @@ import {
   requestMessageSchema,
   sessionLine,
   streamChunkLine,
+  type BackwardsResponseData,
   type LogLevel,
   type RequestMessage,
 } from './protocol.js';
@@ -33,6 +34,12 @@ interface OpenSession {
   controller: AbortController;
   coalescer: BodyCoalescer;
   dispatch: DispatchHandle | null;
+}
+
+function isBackwardsResponseData(data: unknown): data is BackwardsResponseData {
+  if (!data || typeof data !== 'object') return false;
+  const d = data as Record<string, unknown>;
+  return typeof d['backwards_request_id'] === 'string' && (d['event'] === 'response' || d['event'] === 'error' || d['event'] === 'end');
 }
 
 export class SessionClosedError extends Error {
@@ -85,12 +92,20 @@ export class RuntimeCore {
     }
     const event = (message as { event?: unknown } | null)?.event;
     if (event === 'backwards_response') {
-      const parsed = backwardsResponseMessageSchema.safeParse(message);
-      if (!parsed.success) {
-        this.options.log('WARNING', 'malformed backwards_response ignored');
+      // the hot path of stream relays: check the few fields used instead of a full schema parse
+      const { session_id: sessionId, data } = message as { session_id?: unknown; data?: BackwardsResponseData };
+      const session = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+      if (!session) return;
+      if (!isBackwardsResponseData(data)) {
+        const parsed = backwardsResponseMessageSchema.safeParse(message);
+        if (!parsed.success) {
+          this.options.log('WARNING', 'malformed backwards_response ignored');
+          return;
+        }
+        session.channel.deliver(parsed.data.data);
         return;
       }
-      this.sessions.get(parsed.data.session_id)?.channel.deliver(parsed.data.data);
+      session.channel.deliver(data);
       return;
     }
     if (event === 'request') {

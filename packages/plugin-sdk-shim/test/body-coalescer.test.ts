@@ -112,8 +112,9 @@ describe('body coalescer', () => {
     const c = new BodyCoalescer(s.sink);
     c.setHead(head);
     c.write(Buffer.from('a'));
+    await sleep(4);
     await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    expect(s.sent).toHaveLength(1);
     c.write(Buffer.from('b'));
     c.end();
     await s.ended();
@@ -125,11 +126,24 @@ describe('body coalescer', () => {
     expect(s.body().toString()).toBe('ab');
   });
 
+  test('a response that completes within the first window leaves as one chunk', async () => {
+    const s = recordingSink();
+    const c = new BodyCoalescer(s.sink);
+    c.setHead({ status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+    c.write(Buffer.from('data: 1\n\n'));
+    await new Promise((r) => setImmediate(r));
+    c.write(Buffer.from('data: 2\n\n'));
+    c.end();
+    await s.ended();
+    expect(s.sent.filter((x) => x.body)).toHaveLength(1);
+    expect(s.body().toString()).toBe('data: 1\n\ndata: 2\n\n');
+  });
+
   test('flushHeaders without a body sends status and headers with an empty result', async () => {
     const s = recordingSink();
     const c = new BodyCoalescer(s.sink);
     c.setHead({ status: 200, headers: { 'Content-Type': 'text/event-stream' } });
-    await sleep(5);
+    await sleep(40);
     expect(s.sent).toHaveLength(1);
     expect(s.sent[0]).toMatchObject({ status: 200 });
     expect(s.sent[0]!.body!.length).toBe(0);
