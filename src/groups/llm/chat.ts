@@ -74,6 +74,10 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
     },
     plan.structured,
   );
+  if (signal.aborted) {
+    writer.end();
+    return;
+  }
   if ('error' in outcome) {
     writer.error(outcome.error.body());
     return;

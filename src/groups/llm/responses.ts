@@ -331,6 +331,10 @@ export async function createResponse(req: Request, res: Response): Promise<void>
     },
     plan.structured,
   );
+  if (signal.aborted) {
+    writer.end();
+    return;
+  }
   if ('error' in outcome) b.failed(outcome.error);
   else b.finish(outcome.summary);
   writer.end();
