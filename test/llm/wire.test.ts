@@ -84,6 +84,17 @@ describe('routing, auth, CORS', () => {
     expect(await errorOf(noModel)).toMatchObject({ status: 400, param: 'model' });
   });
 
+  test('a 10 MiB base64 image is accepted; a body over the limit is a 413 envelope', async () => {
+    const image = 'data:image/jpeg;base64,' + Buffer.alloc(7.5 * 1024 * 1024, 7).toString('base64');
+    const big = await chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }] }] });
+    expect(big.status).toBe(200);
+    const content = models.llmRequests.at(-1)!.promptMessages[0]!.content as Array<{ base64_data: string; mime_type: string }>;
+    expect(content[0]!.base64_data.length).toBe(image.length - 'data:image/jpeg;base64,'.length);
+    expect(content[0]!.mime_type).toBe('image/jpeg');
+    const tooBig = await fetch(`${host.v1}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: MODEL, pad: 'x'.repeat(33 * 1024 * 1024) }) });
+    expect(await errorOf(tooBig)).toMatchObject({ status: 413, type: 'invalid_request_error' });
+  });
+
   test('model_id setting renames the model; the selector name still works', async () => {
     const custom = await startLlmHost(models, defaultSettings({ model_id: 'dify/team-chat', text_embedding: '' }));
     try {
