@@ -170,10 +170,15 @@ describe.skipIf(!appBackendReady)('webhook plugin runs through the daemon (needs
     expect(appCalls()).toBe(1);
   });
 
-  it('a failed workflow answers 502 with its error message', async () => {
-    const result = await deliver(pr, { settings: { app: { app_id: 'wf-fail' }, input_mapping: '' }, delivery: 'plugin-fail' });
+  it('a failed workflow answers 502 with its error message, and the sender retry runs again', async () => {
+    const failed = { settings: { app: { app_id: 'wf-fail' }, input_mapping: '' }, delivery: 'plugin-fail' };
+    const result = await deliver(pr, failed);
     expect(result.status).toBe(502);
     expect(json(result)).toMatchObject({ status: 'failed', message: 'Code execution failed: division by zero' });
+    // The delivery id was forgotten before the answer ended the session (and its storage).
+    const retry = await deliver(pr, failed);
+    expect(retry.status).toBe(502);
+    expect(appCalls()).toBe(2);
   });
 
   it('async is answered synchronously in plugin mode, and says so', async () => {

@@ -180,8 +180,18 @@ function logOutcome(log: Logger, runId: string, outcome: RunOutcome): void {
 /** POST /webhook[/<name>]: one delivery. */
 const deliver: RequestHandler = async (req, res) => {
   const ctx = endpointContext(res);
-  let claimedId: string | undefined;
   const ledger = new DeliveryLedger(ctx.store, ctx.endpointId);
+  let claimedId: string | undefined;
+  /**
+   * Forgets a claimed delivery that is about to be answered with an error, so the sender's retry
+   * runs it. Before the answer: in the plugin the session (and its storage) ends with the answer.
+   */
+  const releaseClaim = async (): Promise<void> => {
+    if (claimedId === undefined) return;
+    const id = claimedId;
+    claimedId = undefined;
+    await ledger.release(id).catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'webhook: could not release delivery id'));
+  };
   try {
     const settings = readSettings(ctx.settings);
     const raw = await readRawBody(req);
@@ -213,9 +223,9 @@ const deliver: RequestHandler = async (req, res) => {
 
     const background = hostRunsInBackground(ctx);
     if (settings.responseMode === 'async' && background) {
+      claimedId = undefined; // answered 202: the sender will not retry, keep the claim
       res.setHeader(MODE_HEADER, 'async');
       res.status(202).json({ status: 'accepted', run_id: runId });
-      claimedId = undefined; // answered: the sender will not retry, keep the claim
       // The run outlives the request: its own signal, its outcome logged, never thrown into the void.
       runApp(prepared.app, prepared.request, new AbortController().signal)
         .then((outcome) => logOutcome(ctx.log, runId, outcome))
@@ -229,13 +239,13 @@ const deliver: RequestHandler = async (req, res) => {
     logOutcome(ctx.log, runId, outcome);
     res.setHeader(MODE_HEADER, 'sync');
     if (outcome.ok) {
-      res.status(200).json({ ...outcomeBody(outcome), run_id: runId, ...note });
       claimedId = undefined;
+      res.status(200).json({ ...outcomeBody(outcome), run_id: runId, ...note });
       return;
     }
-    const status = outcome.httpStatus === 429 ? 503 : 502;
+    await releaseClaim();
     if (outcome.retryAfterSeconds) res.setHeader('Retry-After', String(outcome.retryAfterSeconds));
-    res.status(status).json({
+    res.status(outcome.httpStatus === 429 ? 503 : 502).json({
       status: 'failed',
       code: outcome.code,
       message: outcome.message,
@@ -244,13 +254,9 @@ const deliver: RequestHandler = async (req, res) => {
       ...note,
     });
   } catch (error) {
+    await releaseClaim();
     if (!(error instanceof WebhookHttpError)) throw error;
     if (!res.headersSent) sendError(res, error);
-  } finally {
-    // A delivery that was answered with an error did not run to success: let the sender's retry run it.
-    if (claimedId !== undefined) {
-      await ledger.release(claimedId).catch((error: unknown) => ctx.log.warn({ err: String(error) }, 'webhook: could not release delivery id'));
-    }
   }
 };
 
