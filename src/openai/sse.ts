@@ -1,7 +1,7 @@
 /**
  * Server-sent events writer for OpenAI-style streams (openai-compat.md §3).
  *
- * - one `res.write` per frame (`data: <single-line JSON>\n\n`), nothing buffered;
+ * - frames are `data: <single-line JSON>\n\n`, never split, sent within the tick they are made;
  * - keepalive during upstream silence: `: keepalive\n\n` comments on chat streams, or a caller
  *   supplied frame (Responses streams send `event: keepalive` events); never `: ping`;
  * - `[DONE]` then end, so openai-node <= 6 does not hang;
@@ -9,6 +9,10 @@
  *
  * Keepalive timing uses one timer per stream that re-arms itself from the time of the last write,
  * so a write costs a `Date.now()` and not a clearTimeout/setTimeout pair.
+ *
+ * Frames produced in the same tick (all the events of one upstream read) leave in one `res.write`
+ * on the next tick; a frame is never split across writes. Without this, every frame is its own
+ * socket write, which is most of the relay's CPU.
  */
 import type { Response } from 'express';
 
@@ -28,6 +32,7 @@ export class SseWriter {
   private closed = false;
   private lastWrite = 0;
   private timer: NodeJS.Timeout | undefined;
+  private pending = '';
   private readonly keepaliveMs: number;
   private readonly keepaliveFrame: string | (() => string);
 
@@ -71,15 +76,28 @@ export class SseWriter {
     if (this.closed) return;
     if (!this.started) this.start();
     this.lastWrite = Date.now();
-    this.res.write('data: ' + json + '\n\n');
+    this.write('data: ' + json + '\n\n');
   }
+
+  private write(frame: string): void {
+    if (this.pending === '') process.nextTick(this.flush);
+    this.pending += frame;
+  }
+
+  /** Sends the frames of this tick in one write. */
+  private readonly flush = (): void => {
+    if (this.pending === '') return;
+    const out = this.pending;
+    this.pending = '';
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(out);
+  };
 
   /** Writes a named event (`event: <name>\ndata: <json>\n\n`): Responses API streams only. */
   event(name: string, json: string): void {
     if (this.closed) return;
     if (!this.started) this.start();
     this.lastWrite = Date.now();
-    this.res.write('event: ' + name + '\ndata: ' + json + '\n\n');
+    this.write('event: ' + name + '\ndata: ' + json + '\n\n');
   }
 
   /** Writes a raw pre-framed string (must end with a blank line). */
@@ -87,14 +105,14 @@ export class SseWriter {
     if (this.closed) return;
     if (!this.started) this.start();
     this.lastWrite = Date.now();
-    this.res.write(frame);
+    this.write(frame);
   }
 
   /** `data: [DONE]` then close. */
   done(): void {
     if (this.closed) return;
     if (!this.started) this.start();
-    this.res.write('data: [DONE]\n\n');
+    this.write('data: [DONE]\n\n');
     this.end();
   }
 
@@ -102,7 +120,7 @@ export class SseWriter {
   error(body: unknown): void {
     if (this.closed) return;
     if (!this.started) this.start();
-    this.res.write('data: ' + JSON.stringify(body) + '\n\n');
+    this.write('data: ' + JSON.stringify(body) + '\n\n');
     this.end();
   }
 
@@ -111,6 +129,7 @@ export class SseWriter {
     if (this.closed) return;
     this.closed = true;
     this.stopTimer();
+    this.flush();
     if (!this.res.writableEnded) this.res.end();
   }
 
@@ -126,7 +145,7 @@ export class SseWriter {
     if (idle >= this.keepaliveMs - 5) {
       const frame = typeof this.keepaliveFrame === 'function' ? this.keepaliveFrame() : this.keepaliveFrame;
       this.lastWrite = Date.now();
-      this.res.write(frame);
+      this.write(frame);
       this.armTimer(this.keepaliveMs);
     } else {
       this.armTimer(this.keepaliveMs - idle);

@@ -40,7 +40,21 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+const parsedCache = new WeakMap<object, ChatAppSettings>();
+
+/** Parsed settings, cached per settings object (hosts keep one object per endpoint). */
 export function parseSettings(raw: Record<string, unknown>): ChatAppSettings {
+  if (raw && typeof raw === 'object') {
+    const hit = parsedCache.get(raw);
+    if (hit) return hit;
+    const parsed = parseUncached(raw);
+    parsedCache.set(raw, parsed);
+    return parsed;
+  }
+  return parseUncached({});
+}
+
+function parseUncached(raw: Record<string, unknown>): ChatAppSettings {
   const parsed = chatAppSettingsSchema.safeParse(withDefaults(raw ?? {}));
   if (parsed.success) return parsed.data;
   // Never fail a request over a malformed optional setting: fall back to defaults for everything but the key/app.
