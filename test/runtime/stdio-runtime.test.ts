@@ -285,6 +285,15 @@ describe('hostile input', () => {
     expect((await daemon.invoke({ method: 'GET', path: '/ping' })).status).toBe(200);
   });
 
+  test('a stray exception or rejection outside a handler is logged, not fatal', async () => {
+    expect((await daemon.invoke({ method: 'GET', path: '/stray' })).status).toBe(200);
+    await sleep(30);
+    expect((await daemon.invoke({ method: 'GET', path: '/ping' })).status).toBe(200);
+    const messages = daemon.logs.map((l) => l.message);
+    expect(messages).toContain('uncaught exception: Error: stray timer error');
+    expect(messages).toContain('unhandled rejection: Error: stray rejection');
+  });
+
   test('a reverse invocation for an unsupported type fails the call, not the runtime', async () => {
     const res = await daemon.invoke({ method: 'POST', path: '/reverse-error' });
     expect(res.status).toBe(502);

@@ -42,6 +42,13 @@ export interface DispatchHandle {
 
 export type LogFn = (level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR', message: string) => void;
 
+/** The request context the runtime puts on `res.locals.dify`; throws outside the plugin runtime. */
+export function getDifyContext(res: { locals: Record<string, unknown> }): DifyRequestContext {
+  const context = res.locals['dify'] as DifyRequestContext | undefined;
+  if (!context) throw new Error('res.locals.dify is not set: this request did not come through the plugin runtime');
+  return context;
+}
+
 const kContext = Symbol('dify.context');
 const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive', 'date']);
 

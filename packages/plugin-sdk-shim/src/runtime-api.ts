@@ -8,6 +8,7 @@ import { startStdioTransport, type TransportHandle } from './transports/stdio.js
 import { startTcpTransport } from './transports/tcp.js';
 
 export type { EndpointRoute, DifyRequestContext } from './express-adapter.js';
+export { getDifyContext } from './express-adapter.js';
 export type {
   DifySession,
   DifyStorage,
@@ -99,5 +100,14 @@ export function startPluginRuntime(options: PluginRuntimeOptions): PluginRuntime
       exitOnClose: stdin === process.stdin,
     });
   }
+  if (!options.stdin) {
+    // the runtime owns the process: one handler's stray rejection must not take every session down
+    process.on('unhandledRejection', (reason) => handle.log('ERROR', `unhandled rejection: ${describe(reason)}`));
+    process.on('uncaughtException', (err) => handle.log('ERROR', `uncaught exception: ${describe(err)}`));
+  }
   return { transport, log: handle.log, close: handle.close, closed: handle.closed };
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
 }
