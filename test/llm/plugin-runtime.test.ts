@@ -3,7 +3,7 @@
  * against the simulator's /e/<hook> front, and the models answered through reverse invocation with
  * fixtures shaped exactly like the daemon's LLMResultChunk / TextEmbeddingResult.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { build } from 'esbuild';
@@ -58,11 +58,12 @@ function* llmReverse(request: Record<string, any>): Iterable<Record<string, any>
 
 let daemon: SimulatedDaemon;
 let base: string;
+let bundle: string;
 
 beforeAll(async () => {
   const outDir = join(root, 'node_modules/.cache/llm-plugin');
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `plugin-${process.pid}.mjs`);
+  const outfile = (bundle = join(outDir, `plugin-${process.pid}.mjs`));
   await build({
     entryPoints: [join(root, 'src/plugin/main.ts')],
     outfile,
@@ -90,6 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.close();
+  if (bundle) rmSync(bundle, { force: true });
 });
 
 describe('llm plugin under the daemon simulator', () => {
