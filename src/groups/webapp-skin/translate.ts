@@ -3,7 +3,7 @@
  * The page never sees Dify's JSON; this is the only place that knows both.
  */
 import type { DifyEvent } from '../../dify/events.js';
-import { ThinkSplitter } from './think-splitter.js';
+import { ReasoningSplitter, splitReasoning } from '../../dify/reasoning-splitter.js';
 
 export type PageEvent =
   | { t: 'meta'; conversationId?: string; messageId?: string; reset?: boolean }
@@ -19,16 +19,13 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The answer without its reasoning blocks (for events that carry the whole answer). */
 function visibleText(full: string): string {
-  const s = new ThinkSplitter();
-  return [...s.push(full), ...s.flush()]
-    .filter((p) => p.kind === 'content')
-    .map((p) => p.text)
-    .join('');
+  return splitReasoning(full).content;
 }
 
 export class PageTranslator {
-  private splitter = new ThinkSplitter();
+  private splitter = new ReasoningSplitter();
   private conversationId?: string;
   private messageId?: string;
   private sawAgentMessage = false;
