@@ -23,6 +23,11 @@ export interface EndpointContext {
   models?: ModelsClient;
   store: KeyValueStore;
   log: Logger;
+  /**
+   * True where work may go on after the response is finished (standalone). The plugin daemon cancels a
+   * session's reverse invocations once its HTTP request ends, so there it is false or absent.
+   */
+  backgroundWork?: boolean;
   /** Where the host serves this endpoint, for absolute URLs in pages (no trailing slash); '' when relative is fine. */
   baseUrl?: string;
 }
