@@ -53,7 +53,7 @@ export class SseWriter {
     return this.closed || this.res.writableEnded || this.res.destroyed;
   }
 
-  /** Sends status 200 and the SSE headers now (before the first token), and starts keepalives. */
+  /** Commits status 200 and the SSE headers (sent with the first frames, within this tick), and starts keepalives. */
   start(extraHeaders: Record<string, string> = {}): void {
     if (this.started) return;
     this.started = true;
@@ -66,7 +66,8 @@ export class SseWriter {
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.removeHeader('Content-Length');
-    res.flushHeaders();
+    // No flushHeaders(): the headers leave with the first frames on the next tick (callers write the
+    // first frame right after start), saving a socket write per stream.
     this.lastWrite = Date.now();
     this.armTimer(this.keepaliveMs);
   }
