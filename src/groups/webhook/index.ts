@@ -35,7 +35,7 @@ const MAX_CHALLENGE_LENGTH = 2048;
  * the README section "Webhooks: why plugin mode runs synchronously". Absent means no.
  */
 function hostRunsInBackground(ctx: EndpointContext): boolean {
-  return (ctx as EndpointContext & { backgroundWork?: unknown }).backgroundWork === true;
+  return ctx.backgroundWork === true;
 }
 
 function sendError(res: Response, error: WebhookHttpError): void {
