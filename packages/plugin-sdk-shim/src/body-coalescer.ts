@@ -13,7 +13,8 @@ export interface ResponseHead {
 }
 
 export interface ChunkSink {
-  sendChunk(chunk: { status?: number; headers?: Record<string, string>; body: Buffer }): void;
+  /** `last`: `end` follows at once (the sink may write both lines with one write) */
+  sendChunk(chunk: { status?: number; headers?: Record<string, string>; body: Buffer }, last: boolean): void;
   sendEnd(): void;
   /** false while the transport is congested */
   readonly writable: boolean;
@@ -197,29 +198,31 @@ export class BodyCoalescer {
       }
       this.started = true;
       this.chunksSent++;
-      this.sink.sendChunk({ status: head.status, headers, body: this.takeSlice() });
+      if (complete) this.finished = true;
+      this.sink.sendChunk({ status: head.status, headers, body: this.takeSlice() }, complete);
       // the hold counts from when the write returned: a pipe write can block while the daemon reads
       this.firstSentAt = performance.now();
       this.lastFlushAt = this.firstSentAt;
-      if (complete) return this.finish();
-      this.schedule();
+      if (!complete) this.schedule();
       return;
     }
     if (now < this.firstSentAt + this.holdMs) {
       this.schedule();
       return;
     }
+    if (this.ended && this.bufferedBytes === 0) {
+      this.finished = true;
+      this.sink.sendEnd();
+      return;
+    }
     while (this.bufferedBytes > 0) {
       this.chunksSent++;
-      this.sink.sendChunk({ body: this.takeSlice() });
+      const body = this.takeSlice();
+      const last = this.ended && this.bufferedBytes === 0;
+      if (last) this.finished = true;
+      this.sink.sendChunk({ body }, last);
     }
     this.lastFlushAt = now;
-    if (this.ended) this.finish();
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.sink.sendEnd();
   }
 }
 

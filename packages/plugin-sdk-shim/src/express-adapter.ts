@@ -99,8 +99,8 @@ export class ExpressEndpointAdapter {
       socket.finished = true;
       receiver.end();
       if (!req.readableEnded) req.resume();
-      // like http.Server: 'close' follows 'finish'
-      socket.destroy();
+      // like http.Server: 'close' follows 'finish' (once the write callbacks have run)
+      setImmediate(() => socket.destroy());
     });
 
     this.app(req as express.Request, res as express.Response);

@@ -42,7 +42,8 @@ export function readLines(stream: Readable, onLine: (line: Buffer) => void): voi
 
 /** Where protocol lines go. `write` takes one complete line (newline included). */
 export interface LineSink {
-  write(line: string): void;
+  /** one or more complete lines, written with a single write() */
+  write(lines: string): void;
   /** false while the underlying stream is congested; the coalescer waits for `onDrain` then. */
   readonly writable: boolean;
   onDrain(listener: () => void): void;

@@ -153,7 +153,11 @@ export class RuntimeCore {
       dispatch: null,
       coalescer: new BodyCoalescer(
         {
-          sendChunk: (chunk) => sink.write(streamChunkLine(id, chunk)),
+          sendChunk: (chunk, last) => {
+            // chunk and end in one write when they leave together
+            sink.write(last ? streamChunkLine(id, chunk) + endLine(id) : streamChunkLine(id, chunk));
+            if (last) this.closeSession(session, new SessionClosedError('the endpoint response has ended'));
+          },
           sendEnd: () => {
             sink.write(endLine(id));
             this.closeSession(session, new SessionClosedError('the endpoint response has ended'));

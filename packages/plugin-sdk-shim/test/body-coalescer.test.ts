@@ -14,7 +14,10 @@ function recordingSink() {
   let writable = true;
   let drainListeners: Array<() => void> = [];
   const sink: ChunkSink = {
-    sendChunk: (c) => void sent.push({ at: performance.now(), ...c }),
+    sendChunk: (c, last) => {
+      sent.push({ at: performance.now(), ...c });
+      if (last) sent.push({ at: performance.now(), end: true });
+    },
     sendEnd: () => void sent.push({ at: performance.now(), end: true }),
     get writable() {
       return writable;
