@@ -1,7 +1,9 @@
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { DeclarationError, type GroupDeclaration } from '@dify/plugin-sdk-shim';
+import { DeclarationError, loadPluginDeclaration, type GroupDeclaration } from '@dify/plugin-sdk-shim';
+import { groups } from '../../src/groups/registry.js';
+import { repoRoot } from '../package/packaged-plugin.js';
 import type { GroupModule } from '../../src/groups/types.js';
 import { buildGroupRoutes, withoutV1 } from '../../src/host/routes.js';
 
@@ -61,5 +63,15 @@ describe('buildGroupRoutes', () => {
     expect(() => buildGroupRoutes(group([endpoint('/webhook', 'POST', 'deliverr')]), module({ deliver: say('d') }))).toThrow(
       new DeclarationError('endpoints/t/deliverr.yaml', 'extra.node.handler', '"deliverr" is not a handler of the webhook group (handlers: deliver)'),
     );
+  });
+});
+
+describe('the repo\'s own declaration', () => {
+  it('every group in manifest.yaml loads, and every endpoint binds a handler of its GroupModule', () => {
+    for (const [name, module] of Object.entries(groups)) {
+      const declaration = loadPluginDeclaration(repoRoot, { group: name });
+      const routes = buildGroupRoutes(declaration.group, module);
+      expect(routes.length).toBeGreaterThanOrEqual(declaration.group.endpoints.length);
+    }
   });
 });
