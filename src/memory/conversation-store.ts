@@ -33,13 +33,15 @@ export class ConversationStore {
   }
 
   /**
-   * Stores `fp` as the newest state of the record's conversation. Only the newest state continues it:
+   * Stores `fp` as the newest state of the record's conversation (`continued`: the conversation
+   * existed before this turn). Only the newest state continues it:
    * a history that branches off an older turn must not land in a Dify conversation that has moved on.
    */
-  async remember(fp: string, record: Omit<ConversationRecord, 'at'>): Promise<void> {
+  async remember(fp: string, record: Omit<ConversationRecord, 'at'>, continued = true): Promise<void> {
     const rec: ConversationRecord = { ...record, at: Math.floor(Date.now() / 1000) };
     await this.kv.set(this.prefix + fp, JSON.stringify(rec), this.ttlSeconds);
-    await this.kv.set(this.headKey(record.conversationId), fp, this.ttlSeconds);
+    // A conversation's first state needs no head: with none stored, the only state is the newest.
+    if (continued) await this.kv.set(this.headKey(record.conversationId), fp, this.ttlSeconds);
   }
 
   /** The conversation `fp` continues, if `fp` is still that conversation's newest state. */

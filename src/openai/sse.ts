@@ -130,8 +130,13 @@ export class SseWriter {
     if (this.closed) return;
     this.closed = true;
     this.stopTimer();
-    this.flush();
-    if (!this.res.writableEnded) this.res.end();
+    const out = this.pending;
+    this.pending = '';
+    // The last frames and the end of the chunked body in one write.
+    if (!this.res.writableEnded) {
+      if (out !== '' && !this.res.destroyed) this.res.end(out);
+      else this.res.end();
+    }
   }
 
   private armTimer(ms: number): void {

@@ -257,9 +257,10 @@ export async function rememberTurn(
   answer: HistoryTurn,
   conversationId: string,
   messageId: string | undefined,
+  continued: boolean,
 ): Promise<void> {
   const fp = fingerprint(remember.scope, [...remember.turns, answer]);
-  await store.remember(fp, messageId ? { conversationId, messageId } : { conversationId });
+  await store.remember(fp, messageId ? { conversationId, messageId } : { conversationId }, continued);
 }
 
 const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s;

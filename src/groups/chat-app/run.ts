@@ -185,7 +185,7 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
     const answer = toolCalls.length > 0
       ? { role: 'assistant' as const, text: content, toolCalls: toolCalls.map((c) => ({ name: c.name, arguments: c.arguments })) }
       : { role: 'assistant' as const, text: content };
-    await rememberTurn(o.store, plan.remember, answer, conversationId, translator.messageId).catch((err: unknown) => {
+    await rememberTurn(o.store, plan.remember, answer, conversationId, translator.messageId, plan.continued).catch((err: unknown) => {
       o.log?.warn({ err: String(err) }, 'could not store the conversation fingerprint');
     });
   }
