@@ -5,7 +5,7 @@
  * daemon's chunked body, the cookie surviving its one-value-per-header rule, stop without a disconnect signal.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
@@ -22,6 +22,7 @@ let daemon: SimulatedDaemon;
 let browser: Browser;
 let base: string;
 let gatedBase: string;
+let outfile: string;
 
 /** Opened by the streaming test to let the held-back part of an answer through. */
 let release: () => void = () => undefined;
@@ -58,7 +59,7 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
 beforeAll(async () => {
   const outDir = join(root, 'node_modules/.cache/webapp-plugin');
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `plugin-${process.pid}.mjs`);
+  outfile = join(outDir, `plugin-${process.pid}.mjs`);
   const [, b] = await Promise.all([
     build({
       entryPoints: [join(root, 'src/plugin/main.ts')],
@@ -97,6 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await daemon?.close();
+  if (outfile) for (const f of [outfile, `${outfile}.map`]) rmSync(f, { force: true });
 });
 
 async function openPage(url: string): Promise<{ page: Page; close(): Promise<void>; foreign: string[] }> {
