@@ -3,19 +3,22 @@
  * (`@langchain/openai`), in-process with fake models.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { APICallError, embedMany, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { APICallError, Output, embedMany, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { HumanMessage, type AIMessageChunk } from '@langchain/core/messages';
 import { ContextOverflowError } from '@langchain/core/errors';
-import { ERROR_TEXTS, FakeModels, rawChunk, rawUsage, streamedToolCalls, textAnswer, vectorFor, type LlmScript } from '../fakes/dify-models.js';
+import { ERROR_TEXTS, FakeModels, rawChunk, rawUsage, streamedToolCalls, structuredAnswer, textAnswer, vectorFor, type LlmScript } from '../fakes/dify-models.js';
 import { API_KEY, startLlmHost, type LlmHost } from './helpers.js';
 
 const MODEL = 'gpt-4o-mini';
 const EMBEDDING = 'text-embedding-3-small';
 
+const PERSON_SCHEMA = { type: 'object', properties: { name: { type: 'string' }, born: { type: 'number' } }, required: ['name', 'born'] };
+
 const script: LlmScript = (request) => {
+  if (request.structuredOutputSchema) return structuredAnswer({ name: 'Ada Lovelace', born: 1815 });
   const last = request.promptMessages.at(-1)!;
   if (last.role === 'tool') return textAnswer([`Paris: ${String(last.content)}`], [70, 6]);
   const text = typeof last.content === 'string' ? last.content : '';
@@ -91,6 +94,18 @@ describe('AI SDK (@ai-sdk/openai-compatible)', () => {
     expect(second.promptMessages.at(-2)?.tool_calls?.[0]).toMatchObject({ id: 'call_w1', function: { name: 'get_weather' } });
   });
 
+  test('structured output (Output.object) through llm_structured_output', async () => {
+    const p = createOpenAICompatible({ name: 'dify', baseURL: host.v1, apiKey: API_KEY, supportsStructuredOutputs: true });
+    const result = await generateText({
+      model: p.chatModel(MODEL),
+      prompt: 'Who wrote the first program?',
+      output: Output.object({ schema: jsonSchema<{ name: string; born: number }>(PERSON_SCHEMA) }),
+      maxRetries: 0,
+    });
+    expect(result.output).toEqual({ name: 'Ada Lovelace', born: 1815 });
+    expect(models.llmRequests.at(-1)!.structuredOutputSchema).toMatchObject(PERSON_SCHEMA);
+  });
+
   test('embedMany: vectors equal, usage counted', async () => {
     const values = ['sun', 'rain', 'snow'];
     const result = await embedMany({ model: provider().embeddingModel(EMBEDDING), values, maxRetries: 0 });
@@ -159,6 +174,12 @@ describe('LangChain (@langchain/openai)', () => {
     let aggregate: AIMessageChunk | undefined;
     for await (const chunk of await withTools.stream("What's the weather in Paris?")) aggregate = aggregate ? aggregate.concat(chunk) : chunk;
     expect(aggregate!.tool_calls).toEqual([expect.objectContaining({ name: 'get_weather', args: { city: 'Paris' } })]);
+  });
+
+  test('withStructuredOutput: parsed object via response_format json_schema', async () => {
+    const structured = chat().withStructuredOutput(PERSON_SCHEMA, { name: 'person' });
+    expect(await structured.invoke('Who wrote the first program?')).toEqual({ name: 'Ada Lovelace', born: 1815 });
+    expect(models.llmRequests.at(-1)!.structuredOutputSchema).toMatchObject(PERSON_SCHEMA);
   });
 
   test('reasoning lands in additional_kwargs.reasoning_content', async () => {
