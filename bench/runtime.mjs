@@ -26,6 +26,7 @@ await Promise.all([
 const { startDaemon } = await import(join(out, 'simulator.mjs'));
 const pluginPath = join(out, 'plugin.mjs');
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const CONCURRENCY = 4;
 
 const reverse = {
@@ -46,6 +47,12 @@ const rss = (pid) => {
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
 };
 
+/** user+system CPU ms of a process so far (/proc/<pid>/stat, clock ticks of 10 ms) */
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -58,6 +65,7 @@ async function scenario(daemon, name, request, check) {
   let count = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
+  const pluginCpuStart = cpuMs(daemon.child.pid);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
@@ -71,8 +79,9 @@ async function scenario(daemon, name, request, check) {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const pluginCpu = cpuMs(daemon.child.pid) - pluginCpuStart;
   latencies.sort((a, b) => a - b);
-  return { name, rps: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), chunks: chunks / count, count };
+  return { name, rps: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), chunks: chunks / count, count, cpuPerCall: (pluginCpu * 1000) / count };
 }
 
 // first heartbeat: median of 5 fresh launches
@@ -114,9 +123,11 @@ await daemon.close();
 
 const f = (n, d = 1) => n.toFixed(d);
 console.log(`\n## Plugin runtime over stdio (Node ${process.version}, concurrency ${CONCURRENCY}, ${seconds} s per scenario)\n`);
-console.log('| scenario | invocations/s | p50 ms | p99 ms | chunks/response |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const r of results) console.log(`| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.chunks, 2)} |`);
+console.log(`load average at start: ${loadAtStart}; the simulator runs in this process and shares the 2 cores`);
+console.log('');
+console.log('| scenario | invocations/s | p50 ms | p99 ms | chunks/response | plugin CPU µs/invocation |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results) console.log(`| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.chunks, 2)} | ${f(r.cpuPerCall, 0)} |`);
 console.log('');
 console.log('| start-up and memory | value |');
 console.log('| --- | ---: |');

@@ -124,6 +124,8 @@ export class DaemonCore {
   readonly logs: Array<{ level: string; message: string; timestamp: number }> = [];
   readonly storage: Map<string, Buffer>;
   heartbeats = 0;
+  /** bytes the built-in storage may hold (the plugin's storage.size); unlimited when null */
+  storageQuota: number | null = null;
   firstHeartbeatAt: number | null = null;
   private readonly sessions = new Map<string, EndpointSession>();
   private heartbeatWaiters: Array<() => void> = [];
@@ -393,6 +395,12 @@ export class DaemonCore {
         const bytes = typeof value === 'string' ? Buffer.from(value, 'hex') : null;
         if (bytes === null || bytes.length * 2 !== value.length) throw new Error('invalid hex value');
         this.storage.set(key, bytes);
+        if (this.storageQuota !== null) {
+          let used = 0;
+          for (const [k, v] of this.storage) used += k.length + v.length;
+          // the daemon reports the quota failure after the value has been written
+          if (used > this.storageQuota) throw new Error(`storage quota exceeded: ${used} > ${this.storageQuota} bytes`);
+        }
         return { data: 'ok' };
       }
       case 'get': {

@@ -49,6 +49,8 @@ export interface StartDaemonOptions {
   cwd?: string;
   env?: Record<string, string>;
   reverse?: ReverseHandlers;
+  /** bytes the built-in storage may hold; a `set` beyond it errors after writing, like the daemon */
+  storageQuota?: number;
 }
 
 /** Spawns the plugin over real pipes with INSTALL_METHOD=local, as the daemon does. */
@@ -66,6 +68,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<SimulatedDa
   const core = new DaemonCore((line) => {
     if (stdinOpen && !child.stdin!.destroyed) child.stdin!.write(line);
   }, opts.reverse);
+  if (opts.storageQuota !== undefined) core.storageQuota = opts.storageQuota;
   const splitter = new LineSplitter((line) => core.handleLine(line));
   child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
   let stderr = '';

@@ -1,7 +1,7 @@
 // Bundles a fixture plugin entry with esbuild (like scripts/build.mjs bundles the real plugin) so it
 // runs as plain `node <bundle>.mjs` under the simulator.
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,10 +14,12 @@ export function buildFixture(entry = 'test-plugin.ts'): Promise<string> {
   if (!pending) {
     pending = (async () => {
       mkdirSync(outDir, { recursive: true });
-      const outfile = join(outDir, `${entry.replace(/\.ts$/, '')}-${process.pid}.mjs`);
+      // build to a private name, then rename over the shared one (atomic; concurrent workers agree)
+      const outfile = join(outDir, `${entry.replace(/\.ts$/, '')}.mjs`);
+      const tmpfile = `${outfile}.${process.pid}.tmp.mjs`;
       await build({
         entryPoints: [join(root, 'test/runtime/fixtures', entry)],
-        outfile,
+        outfile: tmpfile,
         bundle: true,
         platform: 'node',
         format: 'esm',
@@ -28,6 +30,7 @@ export function buildFixture(entry = 'test-plugin.ts'): Promise<string> {
         // the fixture finds its assets next to its source
         define: { 'import.meta.url': JSON.stringify('file://' + join(root, 'test/runtime/fixtures', entry)) },
       });
+      renameSync(tmpfile, outfile);
       return outfile;
     })();
     built.set(entry, pending);

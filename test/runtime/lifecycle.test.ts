@@ -86,6 +86,19 @@ describe('shutdown', () => {
   });
 });
 
+describe('storage errors', () => {
+  test('a storage quota failure from the daemon becomes a thrown error the handler can answer', async () => {
+    const d = await startDaemon({ command: process.execPath, args: [await buildFixture()], storageQuota: 64 });
+    daemon = d;
+    await d.waitForHeartbeat();
+    const small = await d.invoke({ method: 'PUT', path: '/storage-put/a', body: 'x'.repeat(10) });
+    expect(JSON.parse(small.body.toString())).toEqual({ ok: true });
+    const big = await d.invoke({ method: 'PUT', path: '/storage-put/b', body: 'x'.repeat(100) });
+    expect(big.status).toBe(507);
+    expect(JSON.parse(big.body.toString()).error).toMatch(/quota exceeded/);
+  });
+});
+
 describe('HTTP front of the simulated daemon', () => {
   test('a real HTTP client gets the plugin response, streamed', async () => {
     const d = await spawnPlugin();
