@@ -80,6 +80,12 @@ export const chatRequestSchema = z.looseObject({
   safety_identifier: z.string().nullish(),
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
   metadata: z.record(z.string(), z.unknown()).nullish(),
+  response_format: z
+    .looseObject({
+      type: z.string(),
+      json_schema: z.looseObject({ name: z.string().nullish(), schema: z.unknown().optional() }).nullish(),
+    })
+    .nullish(),
 });
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -255,6 +261,21 @@ export function normalizeTools(req: ChatRequest): { tools: FunctionTool[]; toolC
     throw invalidRequest("tool_choice is 'required' but no function tools were given.", 'tool_choice');
   }
   return { tools, toolChoice, legacyFunctions };
+}
+
+/**
+ * A best-effort instruction for `response_format` json_object / json_schema (the app cannot be
+ * constrained; clients that asked validate the JSON themselves). '' for text.
+ */
+export function responseFormatHint(format: { type: string; json_schema?: { schema?: unknown } | null } | null | undefined): string {
+  if (!format || format.type === 'text') return '';
+  if (format.type === 'json_schema' && format.json_schema?.schema) {
+    return `Respond with one JSON value that matches this JSON Schema, and nothing else (no prose, no code fences):\n${JSON.stringify(format.json_schema.schema)}`;
+  }
+  if (format.type === 'json_object' || format.type === 'json_schema') {
+    return 'Respond with one valid JSON object and nothing else (no prose, no code fences).';
+  }
+  return '';
 }
 
 /** 400s for options a Dify app cannot honour (openai-compat.md §1.1). */

@@ -50,6 +50,14 @@ export function appParameters(ctx: EndpointContext, handle: AppHandle, key: stri
   return cached(paramsCache, cacheKey(ctx, handle, key), () => handle.parameters());
 }
 
+/** App names that look like OpenAI model families make clients switch behaviour (openai-compat.md §5.1). */
+const OPENAI_LOOKING = /^(gpt-|o\d(\b|-|$)|chatgpt-|text-embedding|dall-e|whisper|tts-)|codex/i;
+
+export function publicModelId(appName: string): string {
+  const name = appName.trim() || 'dify-app';
+  return OPENAI_LOOKING.test(name) ? `dify-${name}` : name;
+}
+
 function selectorKey(selector: unknown): string {
   try {
     return 'app:' + JSON.stringify(selector ?? null);
@@ -66,7 +74,7 @@ export async function listApps(ctx: EndpointContext, settings: ChatAppSettings):
     await Promise.all(
       many.map(async (handle, i) => {
         const info = await appInfo(ctx, handle, `apps[${i}]`).catch(() => undefined);
-        if (info) out[i] = { handle, info, modelId: many.length === 1 && settings.model_id ? settings.model_id : info.name };
+        if (info) out[i] = { handle, info, modelId: many.length === 1 && settings.model_id ? settings.model_id : publicModelId(info.name) };
       }),
     );
     return out.filter(Boolean);
@@ -75,7 +83,7 @@ export async function listApps(ctx: EndpointContext, settings: ChatAppSettings):
   const key = selectorKey(settings.app);
   try {
     const info = await appInfo(ctx, handle, key);
-    return [{ handle, info, modelId: settings.model_id || info.name }];
+    return [{ handle, info, modelId: settings.model_id || publicModelId(info.name) }];
   } catch (err) {
     if (settings.model_id) {
       return [{ handle, info: { id: key, name: settings.model_id, mode: 'chat' }, modelId: settings.model_id }];
@@ -98,5 +106,5 @@ export async function resolveApp(ctx: EndpointContext, settings: ChatAppSettings
   const key = selectorKey(settings.app);
   const info = await appInfo(ctx, handle, key);
   // Plugin mode: one app per endpoint, any model name is accepted and echoed back.
-  return { handle, info, modelId: model || settings.model_id || info.name, key };
+  return { handle, info, modelId: model || settings.model_id || publicModelId(info.name), key };
 }

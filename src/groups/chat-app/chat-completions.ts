@@ -4,7 +4,7 @@ import { clientAbortSignal, endpointContext } from '../../host/context.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
 import { sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
-import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, zodToError } from '../../openai/schemas.js';
+import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
 import { applyCors, authenticate, readJsonBody, requestId } from './http.js';
@@ -54,6 +54,7 @@ export async function prepareTurn(args: {
   tools: FunctionTool[];
   toolChoice: ToolChoice;
   user: string | undefined;
+  instruction?: string;
 }): Promise<PreparedTurn> {
   const { ctx, settings } = args;
   const app = await resolveApp(ctx, settings, args.model);
@@ -77,6 +78,7 @@ export async function prepareTurn(args: {
     openaiUser: args.user,
     pinnedConversationId: conversationHeader(args.req),
     store,
+    ...(args.instruction ? { instruction: args.instruction } : {}),
   });
   return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
 }
@@ -119,6 +121,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
       tools,
       toolChoice,
       user: body.user ?? body.safety_identifier ?? undefined,
+      instruction: responseFormatHint(body.response_format),
     });
     const signal = clientAbortSignal(req, res);
     const model = prepared.app.modelId;

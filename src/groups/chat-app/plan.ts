@@ -32,6 +32,8 @@ export interface TurnInput {
   openaiUser: string | undefined;
   pinnedConversationId: string | undefined;
   store: ConversationStore;
+  /** Extra instruction for this turn (response_format), put before the message like the tool prompt. */
+  instruction?: string;
 }
 
 export interface TurnPlan {
@@ -176,7 +178,7 @@ export async function planTurn(t: TurnInput): Promise<TurnPlan> {
       } else inputs[sysVar] = sys;
     } else if (sysMode === 'prefix') prefix = sys;
   }
-  const toolPrompt = t.emulateTools ? buildToolPrompt(t.tools as never, t.toolChoice as never) : '';
+  const toolPrompt = withPrefix(t.emulateTools ? buildToolPrompt(t.tools as never, t.toolChoice as never) : '', t.instruction ?? '');
 
   if (!messages.some((m) => m.role === 'user' || m.role === 'tool')) {
     throw invalidRequest("'messages' must contain at least one user message.", 'messages');

@@ -1,0 +1,159 @@
+/** Responses API on the wire, and smaller request options (response_format, model ids, input filter). */
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { chatErrorMidStream } from '../fakes/dify-apps.js';
+import { FakeDifyApp } from './fake-app.js';
+import { API_KEY, buildApp, startHarness } from './harness.js';
+
+const auth = { Authorization: `Bearer ${API_KEY}` };
+
+function textParser(r: any, cb: (err: Error | null, body: string) => void): void {
+  let s = '';
+  r.on('data', (d: Buffer) => (s += d.toString('utf8')));
+  r.on('end', () => cb(null, s));
+}
+
+function events(text: string): Array<{ name: string; data: any }> {
+  return text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((f) => {
+      const name = /^event: (.*)$/m.exec(f)?.[1] ?? '';
+      const data = /^data: (.*)$/m.exec(f)?.[1] ?? 'null';
+      return { name, data: JSON.parse(data) };
+    });
+}
+
+describe('responses on the wire', () => {
+  it('streams named events in order with increasing sequence numbers', async () => {
+    const { app } = buildApp({ app: new FakeDifyApp() });
+    const r = await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'hi there', stream: true }).buffer(true).parse(textParser);
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    const ev = events(r.body);
+    for (const e of ev) expect(e.name).toBe(e.data.type);
+    ev.forEach((e, i) => expect(e.data.sequence_number).toBe(i));
+    const names = ev.map((e) => e.name).filter((n) => n !== 'response.output_text.delta');
+    expect(names).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const done = ev[ev.length - 1]!.data.response;
+    expect(done.status).toBe('completed');
+    expect(done.output[0].content[0].text).toMatch(/^You said: hi there/);
+    expect(done.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number), total_tokens: expect.any(Number) });
+  });
+
+  it('keepalive events during silence, only after response.created', async () => {
+    const h = await startHarness({ app: new FakeDifyApp({ stallAfter: 1, stallMs: 350 }), settings: { keepalive_ms: 100 } });
+    try {
+      const res = await fetch(`${h.url}/v1/responses`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'm', input: 'x', stream: true }) });
+      const ev = events(await res.text());
+      const ka = ev.filter((e) => e.name === 'keepalive');
+      expect(ka.length).toBeGreaterThanOrEqual(2);
+      expect(ev[0]!.name).toBe('response.created');
+      ev.forEach((e, i) => expect(e.data.sequence_number).toBe(i));
+      expect(ev[ev.length - 1]!.name).toBe('response.completed');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('mid-stream error: error event then response.failed', async () => {
+    const { app } = buildApp({ app: new FakeDifyApp({ script: () => chatErrorMidStream({ message: 'boom' }) }) });
+    const r = await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'x', stream: true }).buffer(true).parse(textParser);
+    const ev = events(r.body);
+    expect(ev.map((e) => e.name).slice(-2)).toEqual(['error', 'response.failed']);
+    expect(ev[ev.length - 1]!.data.response.error).toEqual({ code: 'completion_request_error', message: 'boom' });
+  });
+
+  it('input items with function_call / function_call_output and instructions', async () => {
+    const fake = new FakeDifyApp();
+    const { app } = buildApp({ app: fake });
+    const r = await request(app)
+      .post('/v1/responses')
+      .set(auth)
+      .send({
+        model: 'm',
+        instructions: 'Be terse.',
+        tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }, { type: 'custom', name: 'apply_patch' }],
+        input: [
+          { role: 'user', content: [{ type: 'input_text', text: 'find x' }] },
+          { type: 'function_call', call_id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'x is 42' },
+          { type: 'reasoning', summary: [] },
+        ],
+      });
+    expect(r.status).toBe(200);
+    expect(r.body.object).toBe('response');
+    const q = fake.runs[0]!.request.query!;
+    expect(q).toContain('Be terse.');
+    expect(q).toContain('x is 42');
+    expect(q).toContain('find x');
+  });
+
+  it.each([['previous_response_id', 'resp_1'], ['background', true], ['conversation', 'conv_1']])('%s -> 400', async (field, value) => {
+    const { app } = buildApp({ app: new FakeDifyApp() });
+    const r = await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'x', [field]: value });
+    expect(r.status).toBe(400);
+    expect(r.body.error.param).toBe(field);
+  });
+});
+
+describe('request options', () => {
+  it('response_format json_schema becomes an instruction; the answer is passed through', async () => {
+    const fake = new FakeDifyApp();
+    const { app } = buildApp({ app: fake });
+    const r = await request(app)
+      .post('/v1/chat/completions')
+      .set(auth)
+      .send({ model: 'm', messages: [{ role: 'user', content: 'give json' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'number' } } } } } });
+    expect(r.status).toBe(200);
+    expect(fake.runs[0]!.request.query).toContain('"properties":{"a":{"type":"number"}}');
+    expect(fake.runs[0]!.request.query!.endsWith('give json')).toBe(true);
+  });
+
+  it('app names that look like OpenAI models are listed with a dify- prefix (standalone: model picks the app)', async () => {
+    const a = new FakeDifyApp({ name: 'gpt-helper' });
+    const b = new FakeDifyApp({ name: 'Support Bot' });
+    const { app } = buildApp({ apps: [a, b] });
+    const list = await request(app).get('/v1/models').set(auth);
+    expect(list.body.data.map((m: { id: string }) => m.id).sort()).toEqual(['Support Bot', 'dify-gpt-helper']);
+    const one = await request(app).get('/v1/models/Support%20Bot').set(auth);
+    expect(one.body).toMatchObject({ id: 'Support Bot', object: 'model', owned_by: 'dify' });
+    expect(Number.isInteger(one.body.created)).toBe(true);
+    await request(app).post('/v1/chat/completions').set(auth).send({ model: 'dify-gpt-helper', messages: [{ role: 'user', content: 'x' }] });
+    expect(a.runs).toHaveLength(1);
+    expect(b.runs).toHaveLength(0);
+    const unknown = await request(app).post('/v1/chat/completions').set(auth).send({ model: 'nope', messages: [{ role: 'user', content: 'x' }] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('model_not_found');
+  });
+
+  it('models answer from cache while Dify is down', async () => {
+    const fake = new FakeDifyApp({ name: 'cached-bot' });
+    const { app } = buildApp({ app: fake, endpointId: 'cache-endpoint' });
+    expect((await request(app).get('/v1/models').set(auth)).body.data[0].id).toBe('cached-bot');
+    fake.options.infoFails = true;
+    const again = await request(app).get('/v1/models').set(auth);
+    expect(again.status).toBe(200);
+    expect(again.body.data[0].id).toBe('cached-bot');
+  });
+
+  it('strip_platform_metadata removes chat-platform envelopes from user text', async () => {
+    const fake = new FakeDifyApp();
+    const { app } = buildApp({ app: fake, settings: { strip_platform_metadata: true, memory_mode: 'last' } });
+    const text = '[Mon 2026-11-23 10:00 GMT+8] what time is it?';
+    await request(app).post('/v1/chat/completions').set(auth).send({ model: 'm', messages: [{ role: 'user', content: text }] });
+    expect(fake.runs[0]!.request.query).toBe('what time is it?');
+    const off = new FakeDifyApp();
+    await request(buildApp({ app: off, settings: { memory_mode: 'last' } }).app).post('/v1/chat/completions').set(auth).send({ model: 'm', messages: [{ role: 'user', content: text }] });
+    expect(off.runs[0]!.request.query).toBe(text);
+  });
+});
