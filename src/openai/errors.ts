@@ -184,6 +184,22 @@ export function streamErrorBody(code: string | null | undefined, message: string
   return { error: { message: msg, type, param: null, code: code || 'upstream_error' } };
 }
 
+/**
+ * An app failure reported inside Dify's stream, for a client that is still waiting for a complete
+ * (non-streaming) answer: the same mapping as errors before the stream; the app already ran, so
+ * only rate limits invite a retry.
+ */
+export function fromStreamError(code: string, message: string, status?: number): OpenAIError {
+  const e = fromDifyError(new DifyError(message, code, status ?? 500));
+  if (e.status === 429 && e.code === 'rate_limit_exceeded') return e;
+  const body = streamErrorBody(code, message, status);
+  const st = e.status >= 500 || e.status === 404 ? 502 : e.status;
+  return new OpenAIError(st, body.error.message, e.status >= 500 ? 'server_error' : e.type, body.error.param, e.status >= 500 ? body.error.code : e.code, {
+    ...e.headers,
+    'x-should-retry': 'false',
+  });
+}
+
 /** Anything thrown in a handler, as an OpenAIError. Unknown errors become a 500 without internals. */
 export function toOpenAIError(err: unknown): OpenAIError {
   if (err instanceof OpenAIError) return err;

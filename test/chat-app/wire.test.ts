@@ -126,6 +126,18 @@ describe('chat completions on the wire', () => {
     expect(dataChunks(res.body).some((c) => c.choices?.[0]?.finish_reason)).toBe(false);
   });
 
+  it('non-streaming: an error inside the Dify stream is a real HTTP error (provider 429 -> 429)', async () => {
+    const { app } = buildApp({ app: new FakeDifyApp({ script: () => chatErrorMidStream() }) });
+    const r = await request(app).post('/v1/chat/completions').set(auth).send(hi);
+    expect(r.status).toBe(429);
+    expect(r.headers['retry-after']).toBeDefined();
+    const { app: app2 } = buildApp({ app: new FakeDifyApp({ script: () => chatErrorMidStream({ code: 'invalid_param', status: 400, message: 'bad input' }) }) });
+    const r2 = await request(app2).post('/v1/chat/completions').set(auth).send(hi);
+    expect(r2.status).toBe(400);
+    expect(r2.headers['x-should-retry']).toBe('false');
+    expect(r2.body.error.message).toBe('bad input');
+  });
+
   it('errors before the stream are real HTTP errors, even for stream:true', async () => {
     const e = PRE_STREAM_ERRORS.tooManyRequests;
     const { app } = buildApp({ app: new FakeDifyApp({ script: () => new DifyError(e.message, e.code, e.status) }) });

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { clientAbortSignal, endpointContext } from '../../host/context.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
-import { sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
+import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
@@ -242,10 +242,6 @@ export class ChatObjectSink implements AnswerSink {
     this.res.status(200).type('application/json').send(JSON.stringify(obj));
   }
   fail(error: TranslatorError): void {
-    const body = streamErrorBody(error.code, error.message, error.status);
-    const status = body.error.type === 'invalid_request_error' ? 400 : 502;
-    // The app already ran: retrying would run it again.
-    this.res.setHeader('x-should-retry', 'false');
-    this.res.status(status).type('application/json').send(JSON.stringify(body));
+    sendError(this.res, fromStreamError(error.code, error.message, error.status));
   }
 }

@@ -2,7 +2,7 @@
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
-import { sendError, streamErrorBody } from '../../openai/errors.js';
+import { fromStreamError, sendError, streamErrorBody } from '../../openai/errors.js';
 import {
   ResponseState,
   ResponsesStreamWriter,
@@ -116,8 +116,6 @@ class ResponsesObjectSink implements AnswerSink {
     this.res.status(200).type('application/json').send(JSON.stringify(this.state.toJSON()));
   }
   fail(error: TranslatorError): void {
-    const body = streamErrorBody(error.code, error.message, error.status);
-    this.res.setHeader('x-should-retry', 'false');
-    this.res.status(body.error.type === 'invalid_request_error' ? 400 : 502).type('application/json').send(JSON.stringify(body));
+    sendError(this.res, fromStreamError(error.code, error.message, error.status));
   }
 }
