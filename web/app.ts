@@ -288,7 +288,13 @@ class ChatPage {
       this.enhanceCode(content);
       parts.push(content);
     } else if (streaming && !m.reasoning && !m.tools?.length) {
-      parts.push(h('div', { class: 'typing', 'aria-label': this.t.typing }, '<span></span><span></span><span></span>'));
+      const typing = h('div', { class: 'typing', 'aria-label': this.t.typing }, '<span></span><span></span><span></span>');
+      if (m.progress) {
+        const label = h('em', { class: 'typing-status' });
+        label.textContent = m.progress;
+        typing.append(label);
+      }
+      parts.push(typing);
     }
     if (m.status === 'stopped') parts.push(h('div', { class: 'msg-note' }, this.t.stopped));
     if (m.status === 'error') {
@@ -490,6 +496,7 @@ class ChatPage {
       });
       for await (const event of readEvents(response)) this.apply(bot, event);
       if (bot.status === 'streaming') bot.status = undefined;
+      delete bot.progress;
     } catch (err) {
       if (run.controller.signal.aborted) bot.status = 'stopped';
       else if (err instanceof HttpError && err.status === 401) {
@@ -530,6 +537,9 @@ class ChatPage {
         break;
       case 'replace':
         bot.content = e.text;
+        break;
+      case 'status':
+        bot.progress = e.text;
         break;
       case 'tool': {
         bot.tools ??= [];

@@ -3,7 +3,6 @@ export type Lang = 'zh' | 'en';
 
 const en = {
   newChat: 'New chat',
-  newChatConfirm: 'Start a new chat? The current one will be cleared from this browser.',
   placeholder: 'Message {name}…',
   send: 'Send message',
   stop: 'Stop answering',
@@ -45,7 +44,6 @@ export type Strings = typeof en;
 
 const zh: Strings = {
   newChat: '新对话',
-  newChatConfirm: '开始新对话？当前对话将从此浏览器中清除。',
   placeholder: '给 {name} 发消息…',
   send: '发送',
   stop: '停止回答',

@@ -20,6 +20,7 @@ export type PageEvent =
   | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
   | { t: 'file'; url: string; kind: string }
   | { t: 'replace'; text: string }
+  | { t: 'status'; text: string }
   | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }
   | { t: 'error'; message: string; code?: string };
 
@@ -39,6 +40,8 @@ export interface ChatMessage {
   files?: Array<{ url: string; kind: string }>;
   ts: number;
   status?: 'streaming' | 'stopped' | 'error';
+  /** What the app is doing before it writes (chatflow node titles); not kept. */
+  progress?: string;
   error?: string;
 }
 

@@ -27,8 +27,17 @@ export interface ResolvedApp {
   info: AppInfo;
 }
 
-function infoOf(ctx: EndpointContext, handle: AppHandle, key: string): Promise<AppInfo> {
-  return cached(`info|${ctx.endpointId}|${key}`, () => handle.info());
+/** Host-listed handles are long-lived objects: cache their info on the object itself. */
+const infoByHandle = new WeakMap<AppHandle, { at: number; value: Promise<AppInfo> }>();
+
+function infoOf(ctx: EndpointContext, handle: AppHandle, key?: string): Promise<AppInfo> {
+  if (key !== undefined) return cached(`info|${ctx.endpointId}|${key}`, () => handle.info());
+  const hit = infoByHandle.get(handle);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
+  const value = handle.info();
+  infoByHandle.set(handle, { at: Date.now(), value });
+  value.catch(() => infoByHandle.delete(handle));
+  return value;
 }
 
 /** The apps this page may talk to, in the host's order. */
@@ -39,7 +48,7 @@ export async function listApps(ctx: EndpointContext, settings: WebappSettings): 
   }
   const handles = ctx.apps();
   const resolved = await Promise.all(
-    handles.map(async (handle, i) => ({ handle, info: await infoOf(ctx, handle, `#${i}`) })),
+    handles.map(async (handle) => ({ handle, info: await infoOf(ctx, handle) })),
   );
   return resolved.filter((a) => CHAT_MODES.has(a.info.mode));
 }

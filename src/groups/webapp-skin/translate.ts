@@ -12,6 +12,7 @@ export type PageEvent =
   | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
   | { t: 'file'; url: string; kind: string }
   | { t: 'replace'; text: string }
+  | { t: 'status'; text: string }
   | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }
   | { t: 'error'; message: string; code?: string };
 
@@ -77,6 +78,13 @@ export class PageTranslator {
         const data = e.data as Record<string, unknown> | undefined;
         const text = str(data?.reasoning);
         if (text) out.push({ t: 'reasoning', text });
+        break;
+      }
+      case 'node_started': {
+        // Chatflow progress while nothing is written yet ("Knowledge retrieval", "LLM"...).
+        const data = e.data as Record<string, unknown> | undefined;
+        const title = str(data?.title);
+        if (title && !data?.iteration_id && !data?.loop_id) out.push({ t: 'status', text: title });
         break;
       }
       case 'message_end': {
