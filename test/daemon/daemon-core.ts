@@ -119,8 +119,8 @@ function sortKeysDeep(value: unknown): unknown {
 }
 
 export class DaemonCore {
-  readonly reverseCalls: Array<{ type: string; request: Record<string, any> }> = [];
-  readonly protocolViolations: string[] = [];
+  readonly reverseCalls: Array<{ type: string; request: Record<string, any> }>;
+  readonly protocolViolations: string[];
   readonly logs: Array<{ level: string; message: string; timestamp: number }> = [];
   readonly storage: Map<string, Buffer>;
   heartbeats = 0;
@@ -137,8 +137,12 @@ export class DaemonCore {
     storage?: Map<string, Buffer>,
     /** tell event-loop stalls of this process from real races (off only for hand-timed tests) */
     private readonly detectStalls = true,
+    /** lists shared across connections (remote debugging keeps them over reconnects) */
+    shared: { reverseCalls?: DaemonCore['reverseCalls']; protocolViolations?: string[] } = {},
   ) {
     this.storage = storage ?? new Map();
+    this.reverseCalls = shared.reverseCalls ?? [];
+    this.protocolViolations = shared.protocolViolations ?? [];
   }
 
   get openSessions(): number {
@@ -452,6 +456,12 @@ export class DaemonCore {
       finished: false,
     };
     this.sessions.set(sessionId, session);
+    if (this.closed) {
+      // the plugin is gone: fail at once instead of waiting forever
+      session.error = { error_type: 'ConnectionClosedError', message: 'Connection closed unexpectedly', args: {} };
+      this.finishSession(session, performance.now(), true);
+      return { sessionId, finished };
+    }
     const raw =
       options.rawHex ??
       buildRawHttpRequest({

@@ -354,12 +354,15 @@ export async function startRemoteDebugServer(opts: { key: string; reverse?: Reve
           initialised = true;
           const registration: Registration = { manifest, endpoint, assets, sequence };
           registrations.push(registration);
-          core = new DaemonCore((out) => {
-            if (!socket.destroyed) socket.write(out);
-          }, opts.reverse, storage);
-          // share the observable lists across connections
-          (core as any).reverseCalls = reverseCalls;
-          (core as any).protocolViolations = protocolViolations;
+          core = new DaemonCore(
+            (out) => {
+              if (!socket.destroyed) socket.write(out);
+            },
+            opts.reverse,
+            storage,
+            true,
+            { reverseCalls, protocolViolations },
+          );
           current = { socket, core };
           resolveConnected(registration);
           const wake = waiters;

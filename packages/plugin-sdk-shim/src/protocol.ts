@@ -46,6 +46,42 @@ export type BackwardsResponseData = BackwardsResponseMessage['data'];
 export const daemonMessageSchema = z.discriminatedUnion('event', [requestMessageSchema, backwardsResponseMessageSchema]);
 export type DaemonMessage = z.infer<typeof daemonMessageSchema>;
 
+// ---- plugin -> daemon (what the daemon accepts; used to check our own output in tests) ----
+
+/** `EndpointResponseChunk`: status uint16, header values strings, result hex. */
+export const endpointResponseChunkSchema = z.object({
+  status: z.number().int().min(0).max(65535).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  result: z.string().regex(/^(?:[0-9a-fA-F]{2})*$/).optional(),
+});
+
+/** `ErrorResponse`: more than 10 args makes the daemon ignore the message. */
+export const sessionErrorSchema = z.object({
+  error_type: z.string(),
+  message: z.string(),
+  args: z.record(z.string(), z.unknown()).refine((args) => Object.keys(args).length <= 10, 'at most 10 args'),
+});
+
+export const invokeSchema = z.object({
+  type: z.string().min(1),
+  backwards_request_id: z.string().min(1),
+  request: z.record(z.string(), z.unknown()),
+});
+
+export const sessionMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stream'), data: endpointResponseChunkSchema }),
+  z.object({ type: z.literal('end'), data: z.unknown() }),
+  z.object({ type: z.literal('error'), data: sessionErrorSchema }),
+  z.object({ type: z.literal('invoke'), data: invokeSchema }),
+]);
+
+export const pluginEventSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('heartbeat'), session_id: z.null(), data: z.object({}) }),
+  z.object({ event: z.literal('log'), session_id: z.null(), data: z.object({ level: z.string(), message: z.string(), timestamp: z.number() }) }),
+  z.object({ event: z.literal('error'), session_id: z.string().nullable(), data: z.unknown() }),
+  z.object({ event: z.literal('session'), session_id: z.string().min(1), data: sessionMessageSchema }),
+]);
+
 /** plugin -> daemon: `SessionMessage.data` of a `stream` chunk of an endpoint response. */
 export interface EndpointResponseChunk {
   status?: number;

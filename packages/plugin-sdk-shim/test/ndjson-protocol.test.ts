@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { LineSplitter, StreamLineSink } from '../src/ndjson.js';
-import { MAX_CHUNK_BYTES, streamChunkLine, sessionLine, errorData, HEARTBEAT_LINE } from '../src/protocol.js';
+import { MAX_CHUNK_BYTES, streamChunkLine, sessionLine, errorData, HEARTBEAT_LINE, endLine, logLine, pluginEventSchema } from '../src/protocol.js';
 import { readConfig } from '../src/config.js';
 
 describe('NDJSON framing', () => {
@@ -42,6 +42,23 @@ describe('protocol lines', () => {
     const parsed = JSON.parse(line);
     expect(parsed).toMatchObject({ event: 'session', data: { type: 'stream', data: { status: 200, headers: { 'Content-Type': 'x' } } } });
     expect(parsed.data.data.result).toMatch(/^(01)+$/);
+  });
+
+  test('every line the runtime builds is a valid plugin event', () => {
+    const lines = [
+      HEARTBEAT_LINE,
+      logLine('INFO', 'hello'),
+      endLine('s'),
+      streamChunkLine('s', { status: 200, headers: { A: 'b' }, body: Buffer.from('x') }),
+      streamChunkLine('s', { body: Buffer.alloc(0) }),
+      sessionLine('s', 'error', errorData('E', 'm', { a: 1 })),
+      sessionLine('s', 'invoke', { type: 'app', backwards_request_id: 'r', request: { app_id: 'a' } }),
+    ];
+    for (const line of lines) {
+      expect(line.endsWith('\n')).toBe(true);
+      expect(pluginEventSchema.safeParse(JSON.parse(line)).success, line).toBe(true);
+    }
+    expect(pluginEventSchema.safeParse({ event: 'session', session_id: 's', data: { type: 'stream', data: { headers: { A: 1 } } } }).success).toBe(false);
   });
 
   test('error args are cut to 10 keys (the daemon ignores errors with more)', () => {
