@@ -148,8 +148,12 @@ describe('openai (v7)', () => {
     });
     expect(second.choices[0]!.message.content).toBe('It is 21°C in Paris.');
     expect(second.choices[0]!.finish_reason).toBe('stop');
-    const q = fake.runs[fake.runs.length - 1]!.request.query!;
+    const last = fake.runs[fake.runs.length - 1]!;
+    const q = last.request.query!;
     expect(q).toContain('{"temp_c":21}');
+    // The tool round trip continued the Dify conversation of the call: only the results went up.
+    expect(last.request.conversationId).toBe(fake.runs[fake.runs.length - 2]!.conversationId);
+    expect(q).not.toContain('Weather in Paris?');
   });
 
   it('responses.create and responses.stream', async () => {

@@ -1,0 +1,77 @@
+/** The plugin host's AppHandle over a session double shaped like the shim's DifySession. */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { blockingToEvents, createPluginAppHandle, difyErrorFromInvocation, parseInputForm } from '../../src/backend/plugin-apps.js';
+import { DifyError } from '../../src/backend/types.js';
+import { blockingBody, chatStream, workflowStream } from '../fakes/dify-apps.js';
+
+const log = pino({ level: 'silent' });
+
+function session(over: Record<string, unknown> = {}) {
+  const calls: Array<Record<string, unknown>> = [];
+  return {
+    calls,
+    invokeApp(req: Record<string, unknown>) {
+      calls.push(req);
+      if (req.response_mode === 'blocking') return Promise.resolve(blockingBody('chat', chatStream({ answer: 'Blocking answer.' })));
+      return (async function* () {
+        yield* chatStream({ answer: 'Streamed answer.' });
+      })();
+    },
+    fetchApp: async () => ({ name: 'Plugin App', mode: 'chat', user_input_form: [{ 'text-input': { variable: 'city', label: 'City', required: true, max_length: 48, default: '' } }, { select: { variable: 'tone', required: false, options: ['a', 'b'], default: 'a' } }] }),
+    uploadFile: async () => ({ url: 'http://127.0.0.1:9/upload' }),
+    ...over,
+  };
+}
+
+async function collect(it: AsyncIterable<unknown>) {
+  const out = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+describe('plugin app handle', () => {
+  it('info and parameters from fetch_app', async () => {
+    const h = createPluginAppHandle(session(), { app_id: 'app-9' }, log);
+    expect(await h.info()).toEqual({ id: 'app-9', name: 'Plugin App', mode: 'chat' });
+    const p = await h.parameters();
+    expect(p.inputs).toEqual([
+      { variable: 'city', type: 'text-input', label: 'City', required: true, maxLength: 48 },
+      { variable: 'tone', type: 'select', required: false, options: ['a', 'b'], default: 'a' },
+    ]);
+    expect(h.fileTransfer).toBe('upload_only');
+  });
+
+  it('streaming run sends the daemon request and yields the events', async () => {
+    const s = session();
+    const h = createPluginAppHandle(s, { app_id: 'app-9' }, log);
+    const events = (await collect(h.run({ query: 'q', inputs: { a: 1 }, user: 'u', conversationId: 'c1', streaming: true }, new AbortController().signal))) as Array<{ event: string }>;
+    expect(s.calls[0]).toEqual({ app_id: 'app-9', inputs: { a: 1 }, query: 'q', conversation_id: 'c1', user: 'u', response_mode: 'streaming' });
+    expect(events.map((e) => e.event).at(-1)).toBe('message_end');
+  });
+
+  it('blocking run yields the equivalent terminal events', async () => {
+    const h = createPluginAppHandle(session(), 'app-9', log);
+    const events = (await collect(h.run({ query: 'q', inputs: {}, user: 'u', streaming: false }, new AbortController().signal))) as Array<Record<string, unknown>>;
+    expect(events.map((e) => e.event)).toEqual(['message', 'message_end']);
+    expect(events[0]!.answer).toBe('Blocking answer.');
+    const wf = blockingToEvents(blockingBody('workflow', workflowStream({ answer: 'W' })));
+    expect(wf[0]).toMatchObject({ event: 'workflow_finished', data: { status: 'succeeded', outputs: { result: 'W' } } });
+  });
+
+  it('invocation failures become classified DifyErrors before the first event', async () => {
+    const failing = session({
+      invokeApp: () =>
+        (async function* () {
+          throw new Error('read app failed: request failed: {"code": "not_found", "message": "Conversation Not Exists.", "status": 404}');
+        })(),
+    });
+    const h = createPluginAppHandle(failing, 'app-9', log);
+    const err = await collect(h.run({ query: 'q', inputs: {}, user: 'u', streaming: true }, new AbortController().signal)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DifyError);
+    expect((err as DifyError).status).toBe(404);
+    expect(difyErrorFromInvocation(new Error('request failed: Too many requests. Please try again later.')).status).toBe(429);
+    expect(difyErrorFromInvocation(new Error('request failed: city is required in input form')).code).toBe('invalid_param');
+    expect(parseInputForm(null)).toEqual([]);
+  });
+});
