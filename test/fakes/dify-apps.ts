@@ -512,15 +512,25 @@ export const PRE_STREAM_ERRORS = {
   appUnavailable: { status: 400, code: 'app_unavailable', message: 'App unavailable, please check your app configurations.' },
 } as const;
 
-/** Python json.dumps default style: `", "` / `": "` separators, non-ASCII escaped. */
-function legacyJson(value: unknown): string {
-  return JSON.stringify(value, null, 1)
-    .replace(/\n\s*/g, (m, offset: number, whole: string) => {
-      const prev = whole[offset - 1];
-      return prev === '[' || prev === '{' ? '' : ' ';
-    })
-    .replace(/ ([}\]])/g, '$1')
-    .replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+/** Python json.dumps default style: `", "` / `": "` separators, non-ASCII escaped as \uXXXX. */
+function pyString(v: string): string {
+  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+export function legacyJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return pyString(value);
+  if (Array.isArray(value)) return '[' + value.map(legacyJson).join(', ') + ']';
+  if (typeof value === 'object') {
+    return (
+      '{' +
+      Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => pyString(k) + ': ' + legacyJson(v))
+        .join(', ') +
+      '}'
+    );
+  }
+  return JSON.stringify(value);
 }
 
 /** One SSE frame as Dify writes it. */
