@@ -202,7 +202,8 @@ export async function planTurn(t: TurnInput): Promise<TurnPlan> {
   } else if (mode === 'auto' && chat) {
     if (lastAssistant >= 0) {
       const fp = fingerprint(scope, messages.slice(0, lastAssistant + 1).map(toTurn));
-      const hit = await t.store.continuation(fp);
+      // A store outage costs memory, not the answer: treat it as a miss.
+      const hit = await t.store.continuation(fp).catch(() => null);
       if (hit) {
         conversationId = hit.conversationId;
         continued = true;
