@@ -2,6 +2,9 @@
  * KeyValueStore on SQLite (node:sqlite, built into Node 22.13+/24): the standalone server's embedded
  * default. One table; expiry as an absolute epoch-ms column, checked on read and purged now and then.
  * WAL mode with a busy timeout so several processes on one file do not fail on each other's writes.
+ * Writes are batched: set/delete land in memory at once (reads see them) and are committed in one
+ * transaction at the end of the event-loop turn, so a busy server pays one commit per turn instead of
+ * one per request. A crash can lose at most that turn's writes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -27,6 +30,9 @@ export class SqliteKeyValueStore implements KeyValueStore {
   private readonly purgeEvery: number;
   private writes = 0;
   private closed = false;
+  /** Uncommitted writes: value + absolute expiry, or null for a delete. */
+  private readonly pending = new Map<string, { value: string; expiresAt: number | null } | null>();
+  private flushScheduled = false;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
@@ -52,10 +58,19 @@ export class SqliteKeyValueStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | null> {
+    if (this.pending.has(key)) {
+      const entry = this.pending.get(key);
+      if (!entry) return null;
+      if (entry.expiresAt !== null && entry.expiresAt <= this.now()) {
+        this.write(key, null);
+        return null;
+      }
+      return entry.value;
+    }
     const row = this.getStmt.get(key) as { value: string; expires_at: number | null } | undefined;
     if (!row) return null;
     if (row.expires_at !== null && row.expires_at <= this.now()) {
-      this.deleteStmt.run(key);
+      this.write(key, null);
       return null;
     }
     return row.value;
@@ -63,21 +78,61 @@ export class SqliteKeyValueStore implements KeyValueStore {
 
   async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
     const expiresAt = ttlSeconds !== undefined && ttlSeconds > 0 ? this.now() + Math.round(ttlSeconds * 1000) : null;
-    this.setStmt.run(key, value, expiresAt);
-    if (++this.writes % this.purgeEvery === 0) this.purgeExpired();
+    this.write(key, { value, expiresAt });
   }
 
   async delete(key: string): Promise<void> {
-    this.deleteStmt.run(key);
+    this.write(key, null);
+  }
+
+  private write(key: string, entry: { value: string; expiresAt: number | null } | null): void {
+    if (this.closed) throw new Error('the SQLite store is closed');
+    // Re-insert so the Map's order is the order of the last write per key.
+    this.pending.delete(key);
+    this.pending.set(key, entry);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Commits pending writes in one transaction (also called by close()). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.size === 0 || this.closed) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const [key, entry] of batch) {
+        if (entry) this.setStmt.run(key, entry.value, entry.expiresAt);
+        else this.deleteStmt.run(key);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.writes += batch.length;
+    if (this.writes >= this.purgeEvery) {
+      this.writes = 0;
+      this.purgeExpired();
+    }
   }
 
   /** Removes every expired row; returns how many. */
   purgeExpired(): number {
+    this.flushPendingNow();
     return Number(this.purgeStmt.run(this.now()).changes);
+  }
+
+  private flushPendingNow(): void {
+    if (this.pending.size > 0) this.flush();
   }
 
   close(): void {
     if (this.closed) return;
+    this.flushPendingNow();
     this.closed = true;
     this.db.close();
   }

@@ -424,7 +424,8 @@ export class ServiceApiApp implements AppHandle {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const event of decodeDifyEvents(response)) {
+      // destroyOnReturn: false — stopping early must not kill the keep-alive socket (see finally).
+      for await (const event of decodeDifyEvents(response.iterator({ destroyOnReturn: false }))) {
         if (!taskId && typeof event.task_id === 'string') {
           taskId = event.task_id;
           if (signal.aborted) {
@@ -450,7 +451,19 @@ export class ServiceApiApp implements AppHandle {
       if (abortTimer) clearTimeout(abortTimer);
       // The consumer stopped early without a terminal event: free Dify's concurrency slot and stop the run.
       if (!terminal) sendStop();
-      if (!response.complete) response.destroy();
+      if (!response.complete) {
+        if (terminal && !signal.aborted) {
+          // The answer is complete; Dify may still be finishing (title generation, TTS end). Read the
+          // rest so the keep-alive socket goes back to the pool, but not forever.
+          const timer = setTimeout(() => response.destroy(), 10_000);
+          timer.unref();
+          response.once('end', () => clearTimeout(timer));
+          response.once('close', () => clearTimeout(timer));
+          response.resume();
+        } else {
+          response.destroy();
+        }
+      }
     }
   }
 }

@@ -23,6 +23,20 @@ describe('SQLite key-value store', () => {
     second.close();
   });
 
+  it('commits a burst of writes together and reads its own uncommitted writes', async () => {
+    const file = join(dir, 'burst.sqlite');
+    const store = new SqliteKeyValueStore({ file });
+    for (let i = 0; i < 100; i++) await store.set(`k${i}`, String(i));
+    await store.delete('k5');
+    expect(await store.get('k7')).toBe('7');
+    expect(await store.get('k5')).toBeNull();
+    store.close();
+    const reopened = new SqliteKeyValueStore({ file });
+    expect(await reopened.get('k99')).toBe('99');
+    expect(await reopened.get('k5')).toBeNull();
+    reopened.close();
+  });
+
   it('expires entries and purges them', async () => {
     let now = 1_000_000;
     const store = new SqliteKeyValueStore({ file: ':memory:', now: () => now });
@@ -42,9 +56,12 @@ describe('SQLite key-value store', () => {
     const file = join(dir, 'shared.sqlite');
     const a = new SqliteKeyValueStore({ file });
     const b = new SqliteKeyValueStore({ file });
+    const committed = () => new Promise((r) => setImmediate(r));
     await a.set('x', '1');
+    await committed();
     expect(await b.get('x')).toBe('1');
     await b.set('x', '2');
+    await committed();
     expect(await a.get('x')).toBe('2');
     a.close();
     b.close();
