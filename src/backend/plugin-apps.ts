@@ -125,6 +125,32 @@ export function blockingToEvents(body: Record<string, unknown>): DifyEvent[] {
   ];
 }
 
+/**
+ * What is known about each app across requests. Dify's fetch_app answers the app's parameters only
+ * (no name, no mode), so the mode is learned from the first run's events; the info object is shared
+ * so caches holding it see the learned mode.
+ */
+const known = new Map<string, { info: AppInfo; modeKnown: boolean }>();
+
+/** The app mode a stream's first events reveal, if they do. */
+export function modeFromEvent(ev: DifyEvent): AppMode | undefined {
+  const conv = typeof ev.conversation_id === 'string' && ev.conversation_id !== '';
+  switch (ev.event) {
+    case 'agent_thought':
+    case 'agent_message':
+      return 'agent-chat';
+    case 'workflow_started':
+    case 'node_started':
+    case 'text_chunk':
+      return conv ? 'advanced-chat' : 'workflow';
+    case 'message':
+      if (!conv) return 'completion';
+      return Array.isArray(ev.from_variable_selector) ? 'advanced-chat' : 'chat';
+    default:
+      return undefined;
+  }
+}
+
 export function createPluginAppHandle(session: unknown, selector: unknown, log: Logger): AppHandle {
   const s = session as Session;
   const appId = appIdOf(selector);
@@ -135,17 +161,22 @@ export function createPluginAppHandle(session: unknown, selector: unknown, log: 
       throw difyErrorFromInvocation(err);
     }));
 
-  return {
+  const handle: AppHandle = {
     fileTransfer: 'upload_only',
 
     async info(): Promise<AppInfo> {
-      if (!appId) throw new DifyError('No app is selected in this endpoint\'s settings.', 'app_unavailable', 400);
+      if (!appId) throw new DifyError("No app is selected in this endpoint's settings.", 'app_unavailable', 400);
+      const entry = known.get(appId);
+      if (entry) return entry.info;
       const rec = await fetchRecord();
       const app = (rec.app && typeof rec.app === 'object' ? rec.app : rec) as Record<string, unknown>;
-      const mode = typeof app.mode === 'string' && MODES.has(app.mode as AppMode) ? (app.mode as AppMode) : 'advanced-chat';
+      const modeKnown = typeof app.mode === 'string' && MODES.has(app.mode as AppMode);
+      // Unknown until a run shows it; 'chat' handling is tolerant of every mode's stream.
+      const mode = modeKnown ? (app.mode as AppMode) : 'chat';
       const name = typeof app.name === 'string' && app.name ? app.name : `dify-app-${appId.slice(0, 8)}`;
       const info: AppInfo = { id: appId, name, mode };
       if (typeof app.description === 'string') info.description = app.description;
+      known.set(appId, { info, modeKnown });
       return info;
     },
 
@@ -180,20 +211,42 @@ export function createPluginAppHandle(session: unknown, selector: unknown, log: 
             yield* blockingToEvents(inner);
             return;
           }
+          const entry = known.get(appId);
           let started = false;
-          try {
-            for await (const chunk of s.invokeApp({ ...base, response_mode: 'streaming' }, { signal })) {
-              const ev = toEvent(chunk);
-              if (!ev) continue;
-              started = true;
-              yield ev;
+          let request_ = base;
+          for (let attempt = 0; ; attempt++) {
+            try {
+              for await (const chunk of s.invokeApp({ ...request_, response_mode: 'streaming' }, { signal })) {
+                const ev = toEvent(chunk);
+                if (!ev) continue;
+                if (entry && !entry.modeKnown) {
+                  const mode = modeFromEvent(ev);
+                  if (mode) {
+                    entry.info.mode = mode;
+                    entry.modeKnown = true;
+                  }
+                }
+                started = true;
+                yield ev;
+              }
+              return;
+            } catch (err) {
+              if (signal.aborted) return;
+              const e = difyErrorFromInvocation(err);
+              // Mode not known yet and the app wants its text in an input (workflow/completion): once more, so.
+              if (!started && attempt === 0 && entry && !entry.modeKnown && request.query && /required in input form/i.test(e.message)) {
+                const params = await handle.parameters().catch(() => undefined);
+                const field = params?.inputs.find((f) => f.type === 'paragraph' || f.type === 'text-input');
+                if (field && request_.inputs[field.variable] === undefined) {
+                  request_ = { ...base, inputs: { ...base.inputs, [field.variable]: request.query } };
+                  continue;
+                }
+              }
+              if (!started) throw e;
+              // After the first event an invocation failure is part of the stream.
+              yield { event: 'error', code: e.code, status: e.status, message: e.message };
+              return;
             }
-          } catch (err) {
-            if (signal.aborted) return;
-            const e = difyErrorFromInvocation(err);
-            if (!started) throw e;
-            // After the first event an invocation failure is part of the stream.
-            yield { event: 'error', code: e.code, status: e.status, message: e.message };
           }
         },
       };
@@ -216,4 +269,5 @@ export function createPluginAppHandle(session: unknown, selector: unknown, log: 
       return { id: body.id };
     },
   };
+  return handle;
 }

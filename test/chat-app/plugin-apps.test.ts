@@ -75,3 +75,29 @@ describe('plugin app handle', () => {
     expect(parseInputForm(null)).toEqual([]);
   });
 });
+
+describe('plugin app handle with the real fetch_app answer (parameters only)', () => {
+  it('names the app from its id, learns the mode from the first run, retries a workflow with its text input', async () => {
+    const calls: Array<Record<string, any>> = [];
+    const s = {
+      fetchApp: async () => ({ opening_statement: '', suggested_questions: [], user_input_form: [{ paragraph: { variable: 'text', label: 'Text', required: true, type: 'paragraph' } }] }),
+      uploadFile: async () => ({ url: '' }),
+      invokeApp(req: Record<string, any>) {
+        calls.push(req);
+        return (async function* () {
+          if (!req.inputs.text) throw new Error('read app failed: request failed: text is required in input form');
+          yield* workflowStream({ answer: 'done' });
+        })();
+      },
+    };
+    const h = createPluginAppHandle(s, { app_id: 'wf-app-000111' }, log);
+    const info = await h.info();
+    expect(info.name).toBe('dify-app-wf-app-0');
+    expect(info.mode).toBe('chat');
+    const events = (await collect(h.run({ query: 'summarise this', inputs: {}, user: 'u', streaming: true }, new AbortController().signal))) as Array<{ event: string }>;
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.inputs).toEqual({ text: 'summarise this' });
+    expect(events.at(-1)!.event).toBe('workflow_finished');
+    expect((await createPluginAppHandle(s, { app_id: 'wf-app-000111' }, log).info()).mode).toBe('workflow');
+  });
+});
