@@ -4,7 +4,7 @@
 // truncation race, error -> 500 JSON), and backwards invocations answered from ReverseHandlers
 // plus the built-in storage.
 import { randomUUID } from 'node:crypto';
-import { buildRawHttpRequest, type ClientRequest } from './go-request.js';
+import { buildRawHttpRequest, canonicalHeaderKey, type ClientRequest } from './go-request.js';
 
 export interface ReverseHandlers {
   app?(request: Record<string, any>): AsyncIterable<Record<string, any>> | Iterable<Record<string, any>>;
@@ -252,8 +252,9 @@ export class DaemonCore {
             session.error = { error_type: 'unmarshal_error', message: 'bad header value', args: {} };
             return this.finishSession(session, at, true);
           }
+          // http.Header.Set: canonical key, one value per name
           const lower = name.toLowerCase();
-          if (!session.headers.has(lower)) session.headers.set(lower, [name, value]);
+          if (!session.headers.has(lower)) session.headers.set(lower, [canonicalHeaderKey(name), value]);
         }
       }
       if (chunk.result === undefined || chunk.result === null) return;
