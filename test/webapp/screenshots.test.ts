@@ -64,13 +64,13 @@ const conversation = {
   ],
 };
 
-test('screenshots of each skin, desktop and phone, light; one dark', async () => {
+test('screenshots of each skin, desktop and phone; two in dark mode; the welcome screen', async () => {
   const shots: Array<[string, { width: number; height: number }, boolean, 'light' | 'dark']> = [];
   for (const skin of SKINS) {
     shots.push([`${skin}-desktop`, { width: 1280, height: 900 }, false, 'light']);
     shots.push([`${skin}-phone`, { width: 390, height: 844 }, true, 'light']);
   }
-  shots.push(['minimal-dark', { width: 1280, height: 900 }, false, 'dark']);
+  for (const skin of ['minimal', 'cute']) shots.push([`${skin}-dark`, { width: 1280, height: 900 }, false, 'dark']);
   shots.push(['minimal-welcome', { width: 1280, height: 900 }, false, 'light']);
 
   // Two at a time: more pages at once only starve one Chromium on a small machine.
