@@ -116,7 +116,18 @@ export class RuntimeCore {
         else this.options.log('WARNING', 'malformed request message ignored');
         return;
       }
-      this.handleRequest(parsed.data);
+      try {
+        this.handleRequest(parsed.data);
+      } catch (err) {
+        // never leave the daemon waiting on a session we could not start
+        const session = this.sessions.get(parsed.data.session_id);
+        if (session) {
+          session.coalescer.abort();
+          session.dispatch?.abort();
+          this.closeSession(session, err instanceof Error ? err : new Error(String(err)));
+        }
+        this.fail(parsed.data.session_id, 'PluginInternalError', err instanceof Error ? err.message : String(err));
+      }
       return;
     }
     this.options.log('DEBUG', `ignored daemon message with event ${JSON.stringify(event)}`);
