@@ -169,6 +169,11 @@ describe('password gate', () => {
     expect(hooked.headers.getSetCookie()[0]).toMatch(/; Path=\/e\/abcd1234efgh5678\/; .*; Secure$/);
   });
 
+  test('the login form speaks the browser\'s language', async () => {
+    const zh = await (await fetch(`${gated}/`, { headers: { 'Accept-Language': 'zh-CN' } })).text();
+    expect(zh).toContain('请输入访问密码以继续。');
+  });
+
   test('a form login redirects back to the page, with an error flag when wrong', async () => {
     const form = (password: string) =>
       fetch(`${gated}/api/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ password }) });

@@ -4,6 +4,7 @@
  * POST /api/chat (SSE), POST /api/stop, POST /api/login, POST /api/logout.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import { DifyError } from '../../backend/types.js';
 import { endpointContext, type EndpointContext } from '../../host/context.js';
 import type { GroupModule } from '../types.js';
 import { NoAppError } from './apps.js';
@@ -41,7 +42,7 @@ function apiError(res: Response, status: number, message: string, code: string, 
 
 /** Wraps async handlers: a thrown error becomes a clear JSON error, never a hang. */
 function handler(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
-  return (req, res, next) => {
+  return (req, res) => {
     Promise.resolve()
       .then(() => fn(req, res))
       .catch((err: unknown) => {
@@ -51,7 +52,14 @@ function handler(fn: (req: Request, res: Response) => Promise<void> | void): Req
         }
         if (err instanceof BodyError) return apiError(res, err.status, err.message, 'invalid_request');
         if (err instanceof NoAppError) return apiError(res, 503, err.message, 'no_app');
-        next(err);
+        if (err instanceof DifyError) return apiError(res, err.status >= 400 && err.status < 600 ? err.status : 502, err.message, err.code);
+        // Anything else: logged here, never shown (no stack traces to visitors).
+        try {
+          endpointContext(res).log.error({ err: (err as Error)?.message }, 'webapp-skin: handler failed');
+        } catch {
+          // no context: nothing to log to
+        }
+        apiError(res, 500, 'Internal error.', 'internal_error');
       });
   };
 }
