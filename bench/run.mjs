@@ -72,19 +72,45 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `concurrency` loops of `one()` for the duration. */
-async function load(concurrency, one) {
+/** Runs `concurrency` loops of `one()` for `ms`. */
+async function load(concurrency, one, ms) {
   const results = [];
-  const deadline = performance.now() + DURATION_MS;
+  const deadline = performance.now() + ms;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) results.push(await one());
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  const lat = results.map((r) => r.ms).sort((a, b) => a - b);
-  return { seconds, count: results.length, rps: results.length / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), frames: results.reduce((n, r) => n + r.frames, 0), errors: results.filter((r) => r.status !== 200).length };
+  return { seconds: (performance.now() - started) / 1000, results };
+}
+
+/**
+ * Measures every target at one load point in ROUNDS short slices, alternating targets, so drifting
+ * background load (this is a shared 2-CPU machine) hits both sides alike.
+ */
+const ROUNDS = 4;
+async function compare(targets, concurrency, makeOne) {
+  const acc = Object.fromEntries(Object.keys(targets).map((name) => [name, { seconds: 0, results: [], cpuMs: 0 }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? Object.keys(targets) : Object.keys(targets).reverse();
+    for (const name of order) {
+      const t = targets[name];
+      const before = await t.stats();
+      const r = await load(concurrency, () => makeOne(t), DURATION_MS / ROUNDS);
+      const after = await t.stats();
+      acc[name].seconds += r.seconds;
+      acc[name].results.push(...r.results);
+      acc[name].cpuMs += cpuMs(before, after);
+    }
+  }
+  const out = {};
+  for (const [name, a] of Object.entries(acc)) {
+    const lat = a.results.map((r) => r.ms).sort((x, y) => x - y);
+    const frames = a.results.reduce((n, r) => n + r.frames, 0);
+    out[name] = { seconds: a.seconds, count: a.results.length, rps: a.results.length / a.seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), frames, errors: a.results.filter((r) => r.status !== 200).length, cpuPerChunkUs: (a.cpuMs * 1000) / Math.max(1, frames), cpuPerRequestUs: (a.cpuMs * 1000) / Math.max(1, a.results.length) };
+  }
+  return out;
 }
 
 const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
@@ -109,58 +135,7 @@ async function main() {
   const rows = [];
   const figures = {};
 
-  // Warm-up (JIT, pools, app info cache).
-  for (const t of Object.values(targets)) {
-    for (let i = 0; i < 200; i++) await request(t.port, '/v1/chat/completions', chat(i % 2 === 0, 'bench:20', `w${i}`), t.headers);
-  }
-
-  // Non-streaming requests/s and latency.
-  for (const c of [1, 16, 64]) {
-    const r = {};
-    for (const [name, t] of Object.entries(targets)) {
-      r[name] = await load(c, () => request(t.port, '/v1/chat/completions', chat(false, `hello ${seq++}`, `u${seq % 50}`), t.headers));
-    }
-    figures[`rps${c}`] = r;
-    rows.push([`non-streaming req/s, c=${c}`, r.baseline.rps.toFixed(0), r.server.rps.toFixed(0), (r.server.rps / r.baseline.rps).toFixed(2)]);
-    rows.push([`non-streaming p50 / p99 ms, c=${c}`, `${r.baseline.p50.toFixed(2)} / ${r.baseline.p99.toFixed(2)}`, `${r.server.p50.toFixed(2)} / ${r.server.p99.toFixed(2)}`, '']);
-  }
-
-  // Streaming: 200-event answers.
-  for (const c of [16, 256]) {
-    const r = {};
-    for (const [name, t] of Object.entries(targets)) {
-      const before = await t.stats();
-      r[name] = await load(c, () => request(t.port, '/v1/chat/completions', chat(true, `bench:200 ${seq++}`, `s${seq % 50}`), t.headers));
-      const after = await t.stats();
-      r[name].cpuPerChunkUs = (cpuMs(before, after) * 1000) / Math.max(1, r[name].frames);
-    }
-    figures[`stream${c}`] = r;
-    rows.push([`streams/s (200 events), c=${c}`, (r.baseline.count / r.baseline.seconds).toFixed(1), (r.server.count / r.server.seconds).toFixed(1), (r.server.count / r.server.seconds / (r.baseline.count / r.baseline.seconds)).toFixed(2)]);
-    rows.push([`chunks/s, c=${c}`, (r.baseline.frames / r.baseline.seconds).toFixed(0), (r.server.frames / r.server.seconds).toFixed(0), (r.server.frames / r.server.seconds / (r.baseline.frames / r.baseline.seconds)).toFixed(2)]);
-    rows.push([`proxy CPU per chunk (µs), c=${c}`, r.baseline.cpuPerChunkUs.toFixed(1), r.server.cpuPerChunkUs.toFixed(1), (r.server.cpuPerChunkUs / r.baseline.cpuPerChunkUs).toFixed(2)]);
-    if (r.baseline.errors + r.server.errors > 0) rows.push([`errors, c=${c}`, String(r.baseline.errors), String(r.server.errors), '']);
-  }
-
-  // Time to first token, sequential, against the upstream's own.
-  const ttft = {};
-  const ttftRuns = QUICK ? 40 : 150;
-  const upstreamTtft = [];
-  for (let i = 0; i < ttftRuns; i++) {
-    const payload = { inputs: {}, query: `bench:5 ${i}`, response_mode: 'streaming', conversation_id: '', user: 'ttft' };
-    upstreamTtft.push((await request(upstreamPort, '/v1/chat-messages', payload, { authorization: 'Bearer app-bench' })).ttft);
-  }
-  upstreamTtft.sort((a, b) => a - b);
-  for (const [name, t] of Object.entries(targets)) {
-    const samples = [];
-    for (let i = 0; i < ttftRuns; i++) samples.push((await request(t.port, '/v1/chat/completions', chat(true, `bench:5 t${i}`, `t${i % 20}`), t.headers)).ttft);
-    samples.sort((a, b) => a - b);
-    ttft[name] = percentile(samples, 50);
-  }
-  const upTtft = percentile(upstreamTtft, 50);
-  rows.push(['TTFT p50 ms (upstream alone: ' + upTtft.toFixed(2) + ')', ttft.baseline.toFixed(2), ttft.server.toFixed(2), '']);
-  rows.push(['TTFT added over upstream, p50 ms', (ttft.baseline - upTtft).toFixed(2), (ttft.server - upTtft).toFixed(2), '']);
-
-  // 1,000 slow streams held open.
+  // Memory first, on fresh processes: 1,000 slow streams held open.
   const SLOW = QUICK ? 200 : 1000;
   const mem = {};
   for (const [name, t] of Object.entries(targets)) {
@@ -191,10 +166,53 @@ async function main() {
     await Promise.all(done);
     await sleep(500);
   }
+
+  // Warm-up (JIT, pools, app info cache).
+  for (const t of Object.values(targets)) {
+    for (let i = 0; i < 200; i++) await request(t.port, '/v1/chat/completions', chat(i % 2 === 0, 'bench:20', `w${i}`), t.headers);
+  }
+
+  // Non-streaming requests/s and latency.
+  for (const c of [1, 16, 64]) {
+    const r = await compare(targets, c, (t) => request(t.port, '/v1/chat/completions', chat(false, `hello ${seq++}`, `u${seq % 50}`), t.headers));
+    figures[`rps${c}`] = r;
+    rows.push([`non-streaming req/s, c=${c}`, r.baseline.rps.toFixed(0), r.server.rps.toFixed(0), (r.server.rps / r.baseline.rps).toFixed(2)]);
+    rows.push([`non-streaming p50 / p99 ms, c=${c}`, `${r.baseline.p50.toFixed(2)} / ${r.baseline.p99.toFixed(2)}`, `${r.server.p50.toFixed(2)} / ${r.server.p99.toFixed(2)}`, '']);
+    rows.push([`proxy CPU per request (µs), c=${c}`, r.baseline.cpuPerRequestUs.toFixed(0), r.server.cpuPerRequestUs.toFixed(0), (r.server.cpuPerRequestUs / r.baseline.cpuPerRequestUs).toFixed(2)]);
+  }
+
+  // Streaming: 200-event answers.
+  for (const c of [16, 256]) {
+    const r = await compare(targets, c, (t) => request(t.port, '/v1/chat/completions', chat(true, `bench:200 ${seq++}`, `s${seq % 50}`), t.headers));
+    figures[`stream${c}`] = r;
+    rows.push([`streams/s (200 events), c=${c}`, (r.baseline.count / r.baseline.seconds).toFixed(1), (r.server.count / r.server.seconds).toFixed(1), (r.server.count / r.server.seconds / (r.baseline.count / r.baseline.seconds)).toFixed(2)]);
+    rows.push([`chunks/s, c=${c}`, (r.baseline.frames / r.baseline.seconds).toFixed(0), (r.server.frames / r.server.seconds).toFixed(0), (r.server.frames / r.server.seconds / (r.baseline.frames / r.baseline.seconds)).toFixed(2)]);
+    rows.push([`proxy CPU per chunk (µs), c=${c}`, r.baseline.cpuPerChunkUs.toFixed(1), r.server.cpuPerChunkUs.toFixed(1), (r.server.cpuPerChunkUs / r.baseline.cpuPerChunkUs).toFixed(2)]);
+    if (r.baseline.errors + r.server.errors > 0) rows.push([`errors, c=${c}`, String(r.baseline.errors), String(r.server.errors), '']);
+  }
+
+  // Time to first token, sequential, against the upstream's own.
+  const ttft = {};
+  const ttftRuns = QUICK ? 40 : 150;
+  const upstreamTtft = [];
+  // Interleaved, one request per target in turn, so background load hits all three alike.
+  const samples = { baseline: [], server: [] };
+  for (let i = 0; i < ttftRuns; i++) {
+    const payload = { inputs: {}, query: `bench:5 ${i}`, response_mode: 'streaming', conversation_id: '', user: 'ttft' };
+    upstreamTtft.push((await request(upstreamPort, '/v1/chat-messages', payload, { authorization: 'Bearer app-bench' })).ttft);
+    for (const [name, t] of Object.entries(targets)) samples[name].push((await request(t.port, '/v1/chat/completions', chat(true, `bench:5 t${i}`, `t${i % 20}`), t.headers)).ttft);
+  }
+  for (const name of Object.keys(samples)) ttft[name] = percentile(samples[name].sort((a, b) => a - b), 50);
+  upstreamTtft.sort((a, b) => a - b);
+  const upTtft = percentile(upstreamTtft, 50);
+  rows.push(['TTFT p50 ms (upstream alone: ' + upTtft.toFixed(2) + ')', ttft.baseline.toFixed(2), ttft.server.toFixed(2), '']);
+  rows.push(['TTFT added over upstream, p50 ms', (ttft.baseline - upTtft).toFixed(2), (ttft.server - upTtft).toFixed(2), '']);
+
   rows.push([`RSS idle / with ${SLOW} open streams (MB)`, `${(mem.baseline.idle / 1e6).toFixed(1)} / ${(mem.baseline.held / 1e6).toFixed(1)}`, `${(mem.server.idle / 1e6).toFixed(1)} / ${(mem.server.held / 1e6).toFixed(1)}`, '']);
   rows.push([`peak RSS (MB)`, (mem.baseline.peak / 1e6).toFixed(1), (mem.server.peak / 1e6).toFixed(1), '']);
   rows.push([`RSS per open stream (KB)`, (mem.baseline.perStream / 1024).toFixed(1), (mem.server.perStream / 1024).toFixed(1), '']);
   if (mem.server.opened < SLOW || mem.baseline.opened < SLOW) rows.push(['streams that got a first token', String(mem.baseline.opened), String(mem.server.opened), '']);
+
 
   const lines = ['| measure | baseline proxy | dify-bridge | ratio |', '|---|---:|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)];
   console.log(`\ndify-bridge standalone vs a minimal pass-through proxy (same fake Dify upstream, loopback, ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${DURATION_MS / 1000} s per load point)\n`);

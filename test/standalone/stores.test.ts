@@ -56,7 +56,7 @@ describe('SQLite key-value store', () => {
     const file = join(dir, 'shared.sqlite');
     const a = new SqliteKeyValueStore({ file });
     const b = new SqliteKeyValueStore({ file });
-    const committed = () => new Promise((r) => setImmediate(r));
+    const committed = () => new Promise((r) => setTimeout(r, 60));
     await a.set('x', '1');
     await committed();
     expect(await b.get('x')).toBe('1');
