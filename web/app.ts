@@ -495,7 +495,11 @@ class ChatPage {
         credentials: 'same-origin',
       });
       for await (const event of readEvents(response)) this.apply(bot, event);
-      if (bot.status === 'streaming') bot.status = undefined;
+      if (bot.status === 'streaming') {
+        // The stream ended without its end event: the connection was cut somewhere on the way.
+        bot.status = 'error';
+        bot.error = this.t.errorNetwork;
+      }
       delete bot.progress;
     } catch (err) {
       if (run.controller.signal.aborted) bot.status = 'stopped';
@@ -507,6 +511,7 @@ class ChatPage {
         bot.error = err instanceof HttpError ? err.message : this.t.errorNetwork;
       }
     } finally {
+      if (bot.status === 'done') delete bot.status;
       if (this.run === run) this.run = undefined;
       this.updateComposer();
       this.redraw(bot);
@@ -555,7 +560,7 @@ class ChatPage {
         break;
       case 'end':
         if (e.conversationId) this.state.conversationId = e.conversationId;
-        bot.status = e.stopped ? 'stopped' : undefined;
+        bot.status = e.stopped ? 'stopped' : 'done';
         break;
       case 'error':
         bot.status = 'error';

@@ -39,7 +39,7 @@ export interface ChatMessage {
   tools?: ToolUse[];
   files?: Array<{ url: string; kind: string }>;
   ts: number;
-  status?: 'streaming' | 'stopped' | 'error';
+  status?: 'streaming' | 'done' | 'stopped' | 'error';
   /** What the app is doing before it writes (chatflow node titles); not kept. */
   progress?: string;
   error?: string;

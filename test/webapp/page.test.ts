@@ -15,7 +15,7 @@ let url: string;
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  const server = await listen(mountGroup({ settings: { app: { app_id: 'app-1' }, skin: 'minimal', language: 'en' }, apps: [app] }));
+  const server = await listen(mountGroup({ settings: { app: { app_id: 'app-1' }, skin: 'minimal', language: 'auto' }, apps: [app] }));
   servers.push(server);
   url = server.url + '/';
 });
@@ -174,8 +174,10 @@ describe('chat page (standalone mount)', () => {
     await context.close();
   });
 
-  test('a phone viewport has no horizontal overflow, even with a table and code', async () => {
-    const { context, page } = await open(url, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  test('a phone viewport (in Chinese) has no horizontal overflow, even with a table and code', async () => {
+    const { context, page } = await open(url, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    await expect(page.locator('.composer-input').getAttribute('placeholder')).resolves.toBe('给 Aurora Assistant 发消息…');
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('zh-CN');
     await ask(page, 'wide content please');
     await lastAnswerDone(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
