@@ -103,14 +103,19 @@ const ok = (res) => {
 };
 const json = { 'Content-Type': 'application/json' };
 const results = [];
+const mark = (label) => (rssAfter[label] = rss(daemon.child.pid).hwm);
+const rssAfter = {};
 results.push(await scenario(daemon, 'trivial endpoint (GET /ping)', { method: 'GET', path: '/ping' }, ok));
+mark('trivial');
 results.push(await scenario(daemon, 'blocking app-chat relay', { method: 'POST', path: '/app', headers: json, body: '{"query":"hi","blocking":true}' }, ok));
+mark('blocking');
 results.push(
   await scenario(daemon, '20-event app stream relay (SSE)', { method: 'POST', path: '/app', headers: json, body: '{"query":"n=20"}' }, (res) => {
     ok(res);
     if (res.body.toString().split('\n\n').length !== 23) throw new Error('lost events');
   }),
 );
+mark('20-event');
 results.push(
   await scenario(daemon, '1,000-event app stream relay (SSE)', { method: 'POST', path: '/app', headers: json, body: '{"query":"n=1000"}' }, (res) => {
     ok(res);
@@ -118,6 +123,7 @@ results.push(
   }),
 );
 const peak = rss(daemon.child.pid);
+const heap = JSON.parse((await daemon.invoke({ method: 'GET', path: '/memory' })).body.toString());
 if (daemon.protocolViolations.length) throw new Error(`protocol violations: ${daemon.protocolViolations.slice(0, 3).join('; ')}`);
 await daemon.close();
 
@@ -134,3 +140,5 @@ console.log('| --- | ---: |');
 console.log(`| first heartbeat after spawn (median of 5) | ${f(heartbeats[2], 0)} ms |`);
 console.log(`| idle RSS | ${f(idle.rss)} MiB |`);
 console.log(`| peak RSS (VmHWM) | ${f(peak.hwm)} MiB |`);
+console.log(`| peak RSS after each scenario (trivial, blocking, 20-event) | ${Object.values(rssAfter).map((v) => f(v)).join(' / ')} MiB |`);
+console.log(`| V8 heap total / used at the end | ${f(heap.heapTotal / 1048576)} / ${f(heap.heapUsed / 1048576)} MiB |`);

@@ -50,7 +50,20 @@ describe('shutdown', () => {
     const messages = d.logs.map((l) => l.message);
     expect(messages).toContain('wait-abort: res close finished=false');
     expect(messages).toContain('wait-abort: signal aborted');
+    expect(messages).toContain('wait-abort: req close');
     expect(d.protocolViolations).toEqual([]);
+  });
+
+  test('SIGTERM lets a response in progress finish before exiting', async () => {
+    const d = await spawnPlugin({ SHUTDOWN_GRACE_MS: '3000' });
+    await d.waitForHeartbeat();
+    const pending = d.invoke({ method: 'GET', path: '/slow' });
+    await sleep(100);
+    d.child.kill('SIGTERM');
+    const res = await pending;
+    expect(res.body.toString()).toBe('first;second');
+    expect(res.error).toBeNull();
+    expect(await Promise.race([d.exited, sleep(5000).then(() => null)])).toEqual({ code: 0, signal: null });
   });
 
   test('stdin EOF while a handler waits on a reverse call: the call fails fast and the process exits', async () => {
