@@ -94,7 +94,6 @@ export class ExpressEndpointAdapter {
     res.shouldKeepAlive = false;
     res.sendDate = false;
     res.assignSocket(socket as never);
-    socket.response = res;
     res.on('finish', () => {
       socket.finished = true;
       receiver.end();
@@ -176,7 +175,6 @@ function pathOf(url: string | undefined): string {
  * chunked framing if a handler set `Transfer-Encoding: chunked` itself).
  */
 class ResponseSocket extends Writable {
-  response: ServerResponse | null = null;
   finished = false;
   aborted = false;
   readonly remoteAddress = '127.0.0.1';

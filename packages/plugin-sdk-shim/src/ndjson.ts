@@ -26,13 +26,6 @@ export class LineSplitter {
     }
     if (start < chunk.length) this.pending.push(start === 0 ? chunk : chunk.subarray(start));
   }
-
-  /** Bytes of an unterminated last line (the daemon always terminates lines; kept for diagnostics). */
-  get bufferedBytes(): number {
-    let n = 0;
-    for (const piece of this.pending) n += piece.length;
-    return n;
-  }
 }
 
 export function readLines(stream: Readable, onLine: (line: Buffer) => void): void {

@@ -14,7 +14,6 @@ import {
   sessionLine,
   streamChunkLine,
   type BackwardsResponseData,
-  type LogLevel,
   type RequestMessage,
 } from './protocol.js';
 import { ReverseChannel, DEFAULT_REVERSE_TIMEOUT_MS } from './reverse-invocation.js';
@@ -247,9 +246,5 @@ export class RuntimeCore {
       });
     }
     this.abortAll(reason, notify);
-  }
-
-  log(level: LogLevel, message: string): void {
-    this.options.log(level, message);
   }
 }
