@@ -1,4 +1,15 @@
 // Public runtime API of @dify/plugin-sdk-shim.
+//
+//   const runtime = startPluginRuntime({ manifest, group, assetsDir, routes: [{ rule: '/v1/models', method: 'GET', handler }] });
+//
+// Each route is a werkzeug rule + method + express handler (or Router, called as by app[method](rule, h)).
+// Handlers read `getDifyContext(res)` (= res.locals.dify): { settings, session, endpointId, values }.
+// `session` does reverse invocation (invokeApp, invokeLlm, invokeLlmStructuredOutput,
+// invokeTextEmbedding, fetchApp, uploadFile, storage.get/set/del/exist, invoke for anything else);
+// every call takes { signal } and fails after MAX_REQUEST_TIMEOUT (default 250 s) without news.
+// Responses stream back as written (res.write, SSE included); complete bodies leave as one chunk.
+// A handler that throws answers 500 `Internal Server Error: <message>`; no route answers 404
+// `Failed to dispatch endpoint request: ...`. console.* becomes `log` events; stdout is the protocol's.
 import type { Readable, Writable } from 'node:stream';
 import type { CoalescerOptions } from './body-coalescer.js';
 import { readConfig } from './config.js';
