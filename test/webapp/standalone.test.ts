@@ -1,0 +1,93 @@
+/**
+ * The chat page on the real standalone server (the bundled `dist/standalone.mjs` code, run as a
+ * process with OpenDify-style env), in front of the fake Dify Service API: the page at `/`, an app
+ * picker for the DIFY_API_KEYS apps, and stop reaching Dify's stop endpoint.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startFakeDifyServiceApi, type FakeDifyServiceApi } from '../fakes/dify-service-api.js';
+import { freePort, waitFor } from '../standalone/helpers.js';
+import { launchBrowser } from './browser.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const KEYS = ['app-WEBchat000000000000000001', 'app-WEBflow000000000000000002'];
+
+let fake: FakeDifyServiceApi;
+let browser: Browser;
+let child: ChildProcess;
+let url: string;
+let bundle: string;
+
+beforeAll(async () => {
+  // Our own bundle of the standalone entry (dist/ is shared with other suites building at the same time).
+  const outDir = join(ROOT, 'node_modules/.cache/webapp-standalone');
+  mkdirSync(outDir, { recursive: true });
+  bundle = join(outDir, `standalone-${process.pid}.mjs`);
+  const [, b, f, port] = await Promise.all([
+    build({ entryPoints: [join(ROOT, 'src/standalone/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node22', packages: 'external', logLevel: 'warning' }),
+    launchBrowser(),
+    startFakeDifyServiceApi({
+      apps: [
+        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat' },
+        { key: KEYS[1]!, name: 'Research Flow', mode: 'advanced-chat' },
+      ],
+    }),
+    freePort(),
+  ]);
+  browser = b;
+  fake = f;
+  child = spawn(process.execPath, [bundle], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DIFY_API_KEYS: KEYS.join(','), DIFY_API_BASE: fake.baseUrl, SERVER_HOST: '127.0.0.1', SERVER_PORT: String(port), CONVERSATION_MEMORY_MODE: 'history', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/`)).ok;
+    } catch {
+      return false;
+    }
+  }, 20_000, 'the standalone server');
+}, 60_000);
+
+afterAll(async () => {
+  child?.kill();
+  await browser?.close();
+  await fake?.close();
+  if (bundle) for (const f of [bundle, `${bundle}.map`]) rmSync(f, { force: true });
+});
+
+test('page at /, app picker over DIFY_API_KEYS, the chosen app answers, stop reaches Dify', async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  await page.goto(`${url}/`);
+  await expect(page.locator('.app-picker option').allTextContents()).resolves.toEqual(['Helpdesk', 'Research Flow']);
+  await expect(page.locator('.welcome-text').textContent()).resolves.toContain('How can I help you today?');
+
+  await page.selectOption('.app-picker', { label: 'Research Flow' });
+  await page.waitForSelector('.bot-name:has-text("Research Flow")');
+  await page.fill('.composer-input', 'what is new?');
+  await page.press('.composer-input', 'Enter');
+  await page.waitForSelector('.msg-bot .content:has-text("Echo: what is new?")');
+  const run = fake.requests.filter((r) => r.path.endsWith('/chat-messages')).at(-1)!;
+  expect(run.authorization).toBe(`Bearer ${KEYS[1]}`);
+  expect(run.body).toMatchObject({ query: 'what is new?', response_mode: 'streaming' });
+  expect(String(run.body!.user)).toMatch(/^webapp-/);
+
+  fake.script({ hangAfterFirst: true });
+  await page.fill('.composer-input', 'take your time');
+  await page.press('.composer-input', 'Enter');
+  await page.waitForSelector('.msg-bot .bubble.streaming .content');
+  await page.click('.send-btn');
+  await page.waitForSelector('.msg-bot .msg-note');
+  // The standalone backend turns the page's stop into Dify's POST /chat-messages/:task_id/stop.
+  await waitFor(() => fake.stops.length === 1, 5000, 'a stop call to Dify');
+  expect(fake.stops[0]!.user).toBe(run.body!.user);
+  await context.close();
+});
