@@ -2,6 +2,10 @@
  * The page's HTTP side without a browser: static assets and their caching, the page document, the
  * answer stream protocol, stop, and the password gate's cookie.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PageEvent } from '../../src/groups/webapp-skin/translate.js';
 import { parseSettings } from '../../src/groups/webapp-skin/settings.js';
@@ -192,4 +196,17 @@ test('settings: suggestions split on "|" or new lines; unknown skin falls back t
   expect(s.skin).toBe('minimal');
   expect(s.language).toBe('zh');
   expect(s.botName).toBeUndefined();
+});
+
+test('the committed page assets are what web/ builds to (run node scripts/build-webapp.mjs after editing web/)', () => {
+  const root = resolve(import.meta.dirname, '../..');
+  const out = mkdtempSync(join(tmpdir(), 'webapp-build-'));
+  try {
+    execFileSync(process.execPath, [join(root, 'scripts/build-webapp.mjs'), '--out', out], { cwd: root, stdio: 'ignore' });
+    const committed = join(root, '_assets/webapp');
+    expect(readdirSync(committed).sort()).toEqual(readdirSync(out).sort());
+    for (const file of readdirSync(out)) expect(readFileSync(join(committed, file)).equals(readFileSync(join(out, file))), file).toBe(true);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
