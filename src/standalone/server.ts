@@ -242,7 +242,9 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     res.setHeader = ((name: string, value: number | string | readonly string[]) =>
       name.toLowerCase() === 'x-request-id' ? res : setHeader(name, value)) as typeof res.setHeader;
     res.locals.reqId = reqId;
-    res.locals.log = log.child({ reqId });
+    // The per-request child logger is made on first use: an open stream should not hold one.
+    let child: Logger | undefined;
+    Object.defineProperty(res.locals, 'log', { get: () => (child ??= log.child({ reqId })), configurable: true, enumerable: false });
     res.locals.route = 'unmatched';
     active.add(res);
     let streaming = false;
@@ -353,7 +355,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
         }
         params[n.name] = value;
       });
-      const context: EndpointContext = { ...route.context, log: res.locals.log as Logger };
+      const locals = res.locals;
+      const context = Object.create(route.context, { log: { get: () => locals.log as Logger, enumerable: true } }) as EndpointContext;
       setEndpointContext(res, context);
       // The handler sees its route path, as under the plugin daemon (which strips /e/<hook>).
       const prefix = route.endpoint.prefix;
