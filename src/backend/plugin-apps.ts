@@ -15,6 +15,9 @@ import { DifyError, type AppHandle, type AppInfo, type AppInputField, type AppMo
 
 type Session = Pick<DifySession, 'invokeApp' | 'fetchApp' | 'uploadFile'>;
 
+/** Blocking reverse invocations are never used (see run()); kept switchable for diagnosis. */
+const FORCE_BLOCKING = false;
+
 const MODES = new Set<AppMode>(['chat', 'agent-chat', 'advanced-chat', 'completion', 'workflow', 'agent']);
 
 /** `{app_id}` from an app-selector value (object or bare id). */
@@ -199,7 +202,9 @@ export function createPluginAppHandle(session: unknown, selector: unknown, log: 
             conversation_id: request.conversationId ?? null,
             user: request.user,
           };
-          if (!request.streaming) {
+          // Always streamed: the daemon relays chunks either way, agent apps require it, and a
+          // stream lets a client disconnect drop the run. (`blockingToEvents` covers blocking bodies.)
+          if (request.streaming === false && FORCE_BLOCKING) {
             let body: unknown;
             try {
               body = await s.invokeApp({ ...base, response_mode: 'blocking' }, { signal });

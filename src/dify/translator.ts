@@ -96,6 +96,8 @@ export class DifyTranslator {
         if (this.mode === 'agent' && this.agentTextSeen) return;
         const answer = ev.answer;
         if (typeof answer === 'string' && answer !== '') this.text(answer);
+        // A blocking answer is one `message` with the whole answer and its metadata: also the end.
+        if (ev.metadata !== undefined) this.rare({ ...ev, event: 'message_end' });
         return;
       }
       case 'agent_message': {

@@ -134,8 +134,12 @@ export class SseWriter {
     this.pending = '';
     // The last frames and the end of the chunked body in one write.
     if (!this.res.writableEnded) {
-      if (out !== '' && !this.res.destroyed) this.res.end(out);
-      else this.res.end();
+      // res.end(data) before any write would make it a Content-Length body: SSE stays chunked.
+      if (out !== '' && !this.res.destroyed && this.res.headersSent) this.res.end(out);
+      else {
+        if (out !== '' && !this.res.destroyed) this.res.write(out);
+        this.res.end();
+      }
     }
   }
 

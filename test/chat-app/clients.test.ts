@@ -38,7 +38,7 @@ beforeAll(async () => {
       }
     },
   });
-  h = await startHarness({ app: fake });
+  h = await startHarness({ app: fake, settings: { model_id: '' } });
 });
 afterAll(() => h.close());
 
@@ -83,7 +83,7 @@ describe('openai (v7)', () => {
 
   it('reasoning_content reaches the delta', async () => {
     scenario = 'reasoning';
-    const s = await client().chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: '17*23?' }] });
+    const s = await client().chat.completions.create({ model: 'dify-support-bot', stream: true, messages: [{ role: 'user', content: '17*23?' }] });
     let reasoning = '';
     let content = '';
     for await (const c of s) {
@@ -97,7 +97,7 @@ describe('openai (v7)', () => {
 
   it('mid-stream error -> APIError with the upstream message', async () => {
     scenario = 'error';
-    const s = await client().chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const s = await client().chat.completions.create({ model: 'dify-support-bot', stream: true, messages: [{ role: 'user', content: 'x' }] });
     await expect(
       (async () => {
         for await (const _ of s) void _;
@@ -108,9 +108,9 @@ describe('openai (v7)', () => {
   it('401 AuthenticationError, 429 RateLimitError, 400 BadRequestError with param', async () => {
     await expect(new OpenAI({ baseURL: base(), apiKey: 'wrong', maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     scenario = 'ratelimit';
-    await expect(client().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    await expect(client().chat.completions.create({ model: 'dify-support-bot', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
     const err = await client()
-      .chat.completions.create({ model: 'm', n: 2, messages: [{ role: 'user', content: 'x' }] })
+      .chat.completions.create({ model: 'dify-support-bot', n: 2, messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('n');
@@ -119,7 +119,7 @@ describe('openai (v7)', () => {
   it('429 is retried after retry-after (maxRetries 1 -> two upstream runs)', async () => {
     scenario = 'ratelimit';
     const before = fake.runs.length;
-    await expect(new OpenAI({ baseURL: base(), apiKey: API_KEY, maxRetries: 1 }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
+    await expect(new OpenAI({ baseURL: base(), apiKey: API_KEY, maxRetries: 1 }).chat.completions.create({ model: 'dify-support-bot', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
       OpenAI.RateLimitError,
     );
     expect(fake.runs.length - before).toBe(2);
@@ -128,7 +128,7 @@ describe('openai (v7)', () => {
   it('emulated tool call round trip (stream helper and non-stream)', async () => {
     scenario = 'tool';
     const final = await client()
-      .chat.completions.stream({ model: 'm', tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris?' }] })
+      .chat.completions.stream({ model: 'dify-support-bot', tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris?' }] })
       .finalChatCompletion();
     const msg = final.choices[0]!.message;
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
@@ -138,7 +138,7 @@ describe('openai (v7)', () => {
     expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
     expect(msg.content ?? '').not.toContain('tool_call');
     const second = await client().chat.completions.create({
-      model: 'm',
+      model: 'dify-support-bot',
       tools: [weatherTool],
       messages: [
         { role: 'user', content: 'Weather in Paris?' },
@@ -169,7 +169,7 @@ describe('openai (v7)', () => {
   it('responses: function call item', async () => {
     scenario = 'tool';
     const r = await client().responses.create({
-      model: 'm',
+      model: 'dify-support-bot',
       input: 'Weather in Paris?',
       tools: [{ type: 'function', name: 'get_weather', parameters: weatherTool.function.parameters, strict: false }],
     });
@@ -179,7 +179,7 @@ describe('openai (v7)', () => {
   });
 
   it('responses: previous_response_id -> 400', async () => {
-    await expect(client().responses.create({ model: 'm', input: 'x', previous_response_id: 'resp_1' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(client().responses.create({ model: 'dify-support-bot', input: 'x', previous_response_id: 'resp_1' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
 });
 
@@ -187,11 +187,11 @@ describe('openai (v6)', () => {
   it('stream terminates after [DONE] (server closes)', async () => {
     scenario = 'echo';
     const c = new OpenAI6({ baseURL: base(), apiKey: API_KEY, maxRetries: 0 });
-    const s = await c.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'v6' }] });
+    const s = await c.chat.completions.create({ model: 'dify-support-bot', stream: true, messages: [{ role: 'user', content: 'v6' }] });
     let text = '';
     for await (const chunk of s) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toMatch(/v6/);
-    const r = await c.responses.stream({ model: 'm', input: 'v6 responses' }).finalResponse();
+    const r = await c.responses.stream({ model: 'dify-support-bot', input: 'v6 responses' }).finalResponse();
     expect(r.output_text).toMatch(/v6 responses/);
   });
 });
@@ -201,11 +201,11 @@ describe('AI SDK', () => {
 
   it('generateText and streamText without error parts', async () => {
     scenario = 'echo';
-    const g = await generateText({ model: provider().chatModel('m'), prompt: 'ai sdk', maxRetries: 0 });
+    const g = await generateText({ model: provider().chatModel('dify-support-bot'), prompt: 'ai sdk', maxRetries: 0 });
     expect(g.text).toMatch(/ai sdk/);
     expect(g.finishReason).toBe('stop');
     expect(g.usage.inputTokens).toBeGreaterThan(0);
-    const s = streamText({ model: provider().chatModel('m'), prompt: 'ai stream', maxRetries: 0 });
+    const s = streamText({ model: provider().chatModel('dify-support-bot'), prompt: 'ai stream', maxRetries: 0 });
     const parts: string[] = [];
     for await (const p of s.fullStream) parts.push(p.type);
     expect(parts).not.toContain('error');
@@ -215,12 +215,12 @@ describe('AI SDK', () => {
 
   it('reasoning and tool calls', async () => {
     scenario = 'reasoning';
-    const g = await generateText({ model: provider().chatModel('m'), prompt: 'think', maxRetries: 0 });
+    const g = await generateText({ model: provider().chatModel('dify-support-bot'), prompt: 'think', maxRetries: 0 });
     expect(g.reasoningText).toContain('so 391');
     expect(g.text).toBe('17 × 23 = **391**.');
     scenario = 'tool';
     const s = streamText({
-      model: provider().chatModel('m'),
+      model: provider().chatModel('dify-support-bot'),
       prompt: 'Weather in Paris?',
       tools: { get_weather: tool({ description: 'weather', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) }) },
       maxRetries: 0,
@@ -236,7 +236,7 @@ describe('AI SDK', () => {
 
   it('mid-stream error surfaces as finishReason error', async () => {
     scenario = 'error';
-    const s = streamText({ model: provider().chatModel('m'), prompt: 'x', maxRetries: 0, onError: () => undefined });
+    const s = streamText({ model: provider().chatModel('dify-support-bot'), prompt: 'x', maxRetries: 0, onError: () => undefined });
     const parts: string[] = [];
     for await (const p of s.fullStream) parts.push(p.type);
     expect(parts).toContain('error');

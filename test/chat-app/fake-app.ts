@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { DifyError, type AppHandle, type AppInfo, type AppParameters, type AppRunRequest } from '../../src/backend/types.js';
 import type { DifyEvent } from '../../src/dify/events.js';
-import { answerStream, type AppModeName, type FakeEvent } from '../fakes/dify-apps.js';
+import { answerStream, blockingBody, type AppModeName, type FakeEvent } from '../fakes/dify-apps.js';
 
 export interface RunRecord {
   request: AppRunRequest;
@@ -119,6 +119,19 @@ export class FakeDifyApp implements AppHandle {
         const scripted = self.options.script?.(request, { conversationId, turn: history.length + 1, history, defaultAnswer });
         if (scripted instanceof DifyError) throw scripted;
         const events = scripted ?? answerStream(self.mode, { answer: defaultAnswer, conversationId: conversationId || undefined, query: text, user: request.user });
+        // Blocking: one body (as the Service API backend yields it), errors as HTTP errors (§2.1).
+        if (!request.streaming && self.mode !== 'agent-chat') {
+          const err = events.find((e) => e.event === 'error');
+          if (err) throw new DifyError(String(err.message), String(err.code), Number(err.status) || 500);
+          if (self.options.delayMs) await sleep(self.options.delayMs, signal);
+          if (signal.aborted) return;
+          const body = blockingBody(self.mode, events);
+          const out = self.mode === 'workflow' ? { event: 'workflow_finished', ...body } : body;
+          if (conv && self.mode !== 'workflow') conv.history.push({ query: text, answer: String(body.answer ?? '') });
+          record.finished = true;
+          yield out as DifyEvent;
+          return;
+        }
         let answer = '';
         let n = 0;
         const onAbort = () => {

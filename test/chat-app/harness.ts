@@ -62,7 +62,7 @@ export function buildApp(o: HarnessOptions): { app: express.Express; store: KeyV
   app.use((_req: Request, res: Response, next: NextFunction) => {
     setEndpointContext(res, {
       endpointId,
-      settings: { api_key: API_KEY, app: { app_id: 'app-1' }, first_event_wait_ms: 2000, ...o.settings },
+      settings: { api_key: API_KEY, app: { app_id: 'app-1' }, model_id: 'm', first_event_wait_ms: 2000, ...o.settings },
       app: () => {
         if (!o.app) throw new Error('no app');
         return o.app;

@@ -50,11 +50,15 @@ describe('plugin app handle', () => {
     expect(events.map((e) => e.event).at(-1)).toBe('message_end');
   });
 
-  it('blocking run yields the equivalent terminal events', async () => {
-    const h = createPluginAppHandle(session(), 'app-9', log);
+  it('a non-streaming request still streams upstream; blocking bodies map to terminal events', async () => {
+    const s = session();
+    const h = createPluginAppHandle(s, 'app-9', log);
     const events = (await collect(h.run({ query: 'q', inputs: {}, user: 'u', streaming: false }, new AbortController().signal))) as Array<Record<string, unknown>>;
-    expect(events.map((e) => e.event)).toEqual(['message', 'message_end']);
-    expect(events[0]!.answer).toBe('Blocking answer.');
+    expect(s.calls[0]!.response_mode).toBe('streaming');
+    expect(events.map((e) => e.event).at(-1)).toBe('message_end');
+    const chat = blockingToEvents(blockingBody('chat', chatStream({ answer: 'Blocking answer.' })));
+    expect(chat.map((e) => e.event)).toEqual(['message', 'message_end']);
+    expect(chat[0]!.answer).toBe('Blocking answer.');
     const wf = blockingToEvents(blockingBody('workflow', workflowStream({ answer: 'W' })));
     expect(wf[0]).toMatchObject({ event: 'workflow_finished', data: { status: 'succeeded', outputs: { result: 'W' } } });
   });

@@ -14,7 +14,7 @@ import { streamText } from 'ai';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
-import { chatErrorMidStream, chatReasoningStream, chatStream } from '../fakes/dify-apps.js';
+import { blockingBody, chatErrorMidStream, chatReasoningStream, chatStream } from '../fakes/dify-apps.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const API_KEY = 'sk-plugin-chat-key';
@@ -23,6 +23,18 @@ const settings = { api_key: API_KEY, app: { app_id: 'app-1234567890' }, model_id
 /** Dify's side of the `app` reverse invocation: conversations owned by (app, user). */
 const conversations = new Map<string, { user: string; turns: number; first: string }>();
 function* appReverse(request: Record<string, any>): Iterable<Record<string, any>> {
+  // Blocking: Dify answers one body (an error inside the run is an HTTP error, i.e. an invocation error).
+  if (request.response_mode === 'blocking') {
+    const events = [...appEvents(request)];
+    const err = events.find((e) => e.event === 'error');
+    if (err) throw new Error(`read app failed: request failed: ${String(err.message)}`);
+    yield blockingBody('chat', events as never);
+    return;
+  }
+  yield* appEvents(request);
+}
+
+function* appEvents(request: Record<string, any>): Iterable<Record<string, any>> {
   const query = String(request.query ?? '');
   if (request.conversation_id) {
     const c = conversations.get(request.conversation_id);
@@ -90,7 +102,7 @@ describe('chat-app plugin under the daemon simulator', () => {
     const call = daemon.reverseCalls.filter((c) => c.type === 'app').at(-1)!;
     expect(call.request).toMatchObject({ app_id: 'app-1234567890', query: 'hello plugin', response_mode: 'streaming', inputs: {} });
     expect(call.request.user).toMatch(/^alice-/);
-    const s = await client.chat.completions.create({ model: 'x', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'streamed' }] });
+    const s = await client.chat.completions.create({ model: 'dify-plugin-bot', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'streamed' }] });
     let text = '';
     let usage;
     for await (const c of s) {
@@ -115,7 +127,7 @@ describe('chat-app plugin under the daemon simulator', () => {
     const before = daemon.reverseCalls.filter((c) => c.type === 'app').length;
     for (let i = 1; i <= 10; i++) {
       messages.push({ role: 'user', content: `turn ${i} message` });
-      const r = await client.chat.completions.create({ model: 'm', messages, user: 'memory-user' });
+      const r = await client.chat.completions.create({ model: 'dify-plugin-bot', messages, user: 'memory-user' });
       const answer = r.choices[0]!.message.content!;
       expect(answer).toBe(`Plugin heard: turn ${i} message (turn ${i})`);
       messages.push({ role: 'assistant', content: answer });
@@ -130,21 +142,21 @@ describe('chat-app plugin under the daemon simulator', () => {
 
   test('openai v6, AI SDK and LangChain; reasoning; mid-stream error', async () => {
     const v6 = new OpenAI6({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
-    const s6 = await v6.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'v6' }] });
+    const s6 = await v6.chat.completions.create({ model: 'dify-plugin-bot', stream: true, messages: [{ role: 'user', content: 'v6' }] });
     let t6 = '';
     for await (const c of s6) t6 += c.choices[0]?.delta?.content ?? '';
     expect(t6).toContain('v6');
     const provider = createOpenAICompatible({ name: 'dify', baseURL: `${base}/v1`, apiKey: API_KEY, includeUsage: true });
-    const st = streamText({ model: provider.chatModel('m'), prompt: 'think hard', maxRetries: 0 });
+    const st = streamText({ model: provider.chatModel('dify-plugin-bot'), prompt: 'think hard', maxRetries: 0 });
     const parts: string[] = [];
     for await (const p of st.fullStream) parts.push(p.type);
     expect(parts).not.toContain('error');
     expect(await st.reasoningText).toContain('so 391');
     expect(await st.text).toBe('17 × 23 = **391**.');
-    const lc = new ChatOpenAI({ model: 'm', apiKey: API_KEY, configuration: { baseURL: `${base}/v1` }, maxRetries: 0 });
+    const lc = new ChatOpenAI({ model: 'dify-plugin-bot', apiKey: API_KEY, configuration: { baseURL: `${base}/v1` }, maxRetries: 0 });
     expect(String((await lc.invoke('langchain via plugin')).content)).toContain('langchain via plugin');
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
-    const bad = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'explode' }] });
+    const bad = await client.chat.completions.create({ model: 'dify-plugin-bot', stream: true, messages: [{ role: 'user', content: 'explode' }] });
     await expect(
       (async () => {
         for await (const _ of bad) void _;
@@ -154,9 +166,9 @@ describe('chat-app plugin under the daemon simulator', () => {
 
   test('responses API through the plugin', async () => {
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
-    const r = await client.responses.create({ model: 'm', input: 'responses via plugin' });
+    const r = await client.responses.create({ model: 'dify-plugin-bot', input: 'responses via plugin' });
     expect(r.output_text).toContain('responses via plugin');
-    const f = await client.responses.stream({ model: 'm', input: 'stream via plugin' }).finalResponse();
+    const f = await client.responses.stream({ model: 'dify-plugin-bot', input: 'stream via plugin' }).finalResponse();
     expect(f.output_text).toContain('stream via plugin');
   });
 });

@@ -136,9 +136,21 @@ describe('request options', () => {
     expect(unknown.body.error.code).toBe('model_not_found');
   });
 
+  it('plugin style: the listed id and the app name are accepted (and echoed); other names are 404', async () => {
+    const fake = new FakeDifyApp({ name: 'Helpdesk' });
+    const { app } = buildApp({ app: fake, settings: { model_id: 'helpdesk-v2' } });
+    const send = (model: string) => request(app).post('/v1/chat/completions').set(auth).send({ model, messages: [{ role: 'user', content: 'x' }] });
+    expect((await send('helpdesk-v2')).body.model).toBe('helpdesk-v2');
+    expect((await send('Helpdesk')).body.model).toBe('Helpdesk');
+    const r = await send('gpt-4o');
+    expect(r.status).toBe(404);
+    expect(r.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(fake.runs).toHaveLength(2);
+  });
+
   it('models answer from cache while Dify is down', async () => {
     const fake = new FakeDifyApp({ name: 'cached-bot' });
-    const { app } = buildApp({ app: fake, endpointId: 'cache-endpoint' });
+    const { app } = buildApp({ app: fake, endpointId: 'cache-endpoint', settings: { model_id: '' } });
     expect((await request(app).get('/v1/models').set(auth)).body.data[0].id).toBe('cached-bot');
     fake.options.infoFails = true;
     const again = await request(app).get('/v1/models').set(auth);

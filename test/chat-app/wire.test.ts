@@ -40,6 +40,8 @@ describe('chat completions on the wire', () => {
     expect(Number.isInteger(body.usage.prompt_tokens)).toBe(true);
     expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
     expect(res.headers['x-dify-conversation-id']).toBe(fake.runs[0]!.conversationId);
+    // A non-streaming client costs one blocking upstream call (agent apps excepted, see modes.test.ts).
+    expect(fake.runs[0]!.request.streaming).toBe(false);
   });
 
   it('streaming: SSE bytes, role first, one finish, usage chunk, [DONE] last, no event: lines', async () => {
@@ -226,7 +228,7 @@ describe('chat completions on the wire', () => {
       .post('/v1/chat/completions')
       .set(auth)
       .send({
-        model: 'whatever',
+        model: 'm',
         messages: [
           { role: 'developer', content: 'Be brief.' },
           { role: 'user', content: [{ type: 'text', text: 'hello', cache_control: { type: 'ephemeral' } }] },
@@ -253,7 +255,7 @@ describe('chat completions on the wire', () => {
         tool_choice: 'none',
       });
     expect(r.status).toBe(200);
-    expect(r.body.model).toBe('whatever');
+    expect(r.body.model).toBe('m');
     expect(r.body.choices[0].finish_reason).toBe('stop');
     const q = fake.runs[0]!.request.query!;
     expect(q).toContain('Be brief.');

@@ -83,8 +83,11 @@ export async function prepareTurn(args: {
   return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
 }
 
-export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSink) {
+const ALWAYS_STREAMED = new Set(['agent-chat', 'agent']);
+
+export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSink, clientStreams: boolean) {
   return {
+    upstreamStreaming: clientStreams || ALWAYS_STREAMED.has(p.app.info.mode),
     handle: p.app.handle,
     info: p.app.info,
     plan: p.plan,
@@ -127,10 +130,10 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
     const model = prepared.app.modelId;
     if (body.stream) {
       const sink = new ChatStreamSink(res, model, body.stream_options?.include_usage === true, settings.keepalive_ms ?? undefined);
-      await runTurn(runOptions(prepared, signal, sink));
+      await runTurn(runOptions(prepared, signal, sink, true));
     } else {
       const sink = new ChatObjectSink(res, model, legacyFunctions);
-      await runTurn(runOptions(prepared, signal, sink));
+      await runTurn(runOptions(prepared, signal, sink, false));
     }
   } catch (err) {
     if (!res.headersSent) sendError(res, err);

@@ -70,6 +70,8 @@ export function authenticate(req: Request, configured: string | string[] | null 
   return presented;
 }
 
+const DAEMON_BODY_LIMIT = 10 * 1024 * 1024;
+
 /** 32 MiB: chat histories with base64 images are large (the daemon itself truncates at 10 MiB). */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -98,6 +100,10 @@ export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promis
     req.body = body;
     return body;
   } catch {
+    // The plugin daemon silently cuts bodies at 10 MiB: unparseable JSON of that size was cut.
+    if (Buffer.byteLength(raw) >= DAEMON_BODY_LIMIT) {
+      throw new OpenAIError(413, 'The request body is too large: Dify passes at most 10 MiB to a plugin endpoint.', 'invalid_request_error', null, 'request_too_large');
+    }
     throw new OpenAIError(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)', 'invalid_request_error', null, 'invalid_json');
   }
 }

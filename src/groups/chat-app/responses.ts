@@ -43,7 +43,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
     const state = new ResponseState(prepared.app.modelId, body);
     const signal = clientAbortSignal(req, res);
     const sink = body.stream ? new ResponsesStreamSink(res, state, settings.keepalive_ms ?? undefined) : new ResponsesObjectSink(res, state);
-    await runTurn(runOptions(prepared, signal, sink));
+    await runTurn(runOptions(prepared, signal, sink, body.stream === true));
   } catch (err) {
     if (!res.headersSent) sendError(res, err);
     else if (!res.writableEnded) res.end();

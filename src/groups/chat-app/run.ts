@@ -4,8 +4,8 @@
  * start (headers) -> reasoning/content/tool calls -> finish or fail.
  *
  * Errors before the first upstream event are thrown (the caller answers with an HTTP error);
- * after the sink started they go to `sink.fail`. The upstream request is always streamed: agent
- * apps require it, and a stream lets a client disconnect stop the run.
+ * after the sink started they go to `sink.fail`. Streaming clients get a streamed upstream run (a
+ * client disconnect stops it); see `upstreamStreaming` for the others.
  */
 import type { AppHandle, AppInfo } from '../../backend/types.js';
 import { DifyError } from '../../backend/types.js';
@@ -40,6 +40,11 @@ export interface RunOptions {
   /** Names the emulated tool calls may use (others stay content). */
   toolNames?: string[];
   store: ConversationStore;
+  /**
+   * Ask Dify for a streamed answer. Non-streaming clients get a blocking upstream call (one JSON
+   * body, far cheaper to relay) except where Dify requires streaming (agent apps).
+   */
+  upstreamStreaming: boolean;
   /** How long to wait for the first upstream event before committing the response anyway. */
   firstEventWaitMs: number;
   filesBaseUrl?: string;
@@ -62,8 +67,9 @@ async function openRun(
   signal: AbortSignal,
   waitMs: number,
   onSlow: () => void,
+  streaming: boolean,
 ): Promise<{ it: AsyncIterator<DifyEvent>; first: IteratorResult<DifyEvent> }> {
-  const it = handle.run({ ...request, streaming: true }, signal)[Symbol.asyncIterator]();
+  const it = handle.run({ ...request, streaming }, signal)[Symbol.asyncIterator]();
   const firstP = it.next();
   let timer: NodeJS.Timeout | undefined;
   const slow = new Promise<typeof FIRST_EVENT_TIMEOUT>((resolve) => {
@@ -92,7 +98,7 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
 
   let opened: Awaited<ReturnType<typeof openRun>>;
   try {
-    opened = await openRun(o.handle, plan.request, o.signal, o.firstEventWaitMs, () => start(plan.request.conversationId));
+    opened = await openRun(o.handle, plan.request, o.signal, o.firstEventWaitMs, () => start(plan.request.conversationId), o.upstreamStreaming);
   } catch (err) {
     // A stored conversation Dify no longer knows (deleted, expired): start over, seeded with the history.
     if (!started && plan.fallback && err instanceof DifyError && (err.status === 404 || err.code === 'not_found')) {
