@@ -116,6 +116,7 @@ async function compare(targets, concurrency, makeOne) {
 const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
 
 async function main() {
+  const loadAtStart = (await import('node:os')).loadavg()[0].toFixed(1);
   const data = mkdtempSync(join(tmpdir(), 'bridge-bench-'));
   const up = child('upstream.mjs');
   const { baseUrl } = await up.ready;
@@ -215,7 +216,7 @@ async function main() {
 
 
   const lines = ['| measure | baseline proxy | dify-bridge | ratio |', '|---|---:|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)];
-  console.log(`\ndify-bridge standalone vs a minimal pass-through proxy (same fake Dify upstream, loopback, ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${DURATION_MS / 1000} s per load point)\n`);
+  console.log(`\ndify-bridge standalone vs a minimal pass-through proxy (same fake Dify upstream, loopback, ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average at start ${loadAtStart}, ${DURATION_MS / 1000} s per load point in ${ROUNDS} interleaved slices)\n`);
   console.log(lines.join('\n'));
   const targetsMet = [
     ['chunks/s >= 0.8x baseline (c=16, c=256)', figures.stream16.server.frames / figures.stream16.server.seconds >= 0.8 * (figures.stream16.baseline.frames / figures.stream16.baseline.seconds) && figures.stream256.server.frames / figures.stream256.server.seconds >= 0.8 * (figures.stream256.baseline.frames / figures.stream256.baseline.seconds)],

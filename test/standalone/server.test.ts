@@ -168,6 +168,31 @@ describe('standalone server (env configuration, real openai client)', () => {
     expect(chatCalls().at(-1)?.body?.response_mode).toBe('streaming');
   });
 
+  it('hands image parts to Dify: http URLs as remote_url, data URLs uploaded with the same user', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').toString('base64');
+    await s.client.chat.completions.create({
+      model: 'Support Bot',
+      user: 'vision-user',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is in these?' },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
+    });
+    const call = chatCalls().at(-1)!;
+    expect(fake.uploads).toHaveLength(1);
+    expect(fake.uploads[0]).toMatchObject({ user: call.body!.user, mimeType: 'image/png', size: 16 });
+    expect(call.body!.files).toEqual([
+      { type: 'image', transfer_method: 'remote_url', url: 'https://example.com/cat.png' },
+      { type: 'image', transfer_method: 'local_file', upload_file_id: fake.uploads[0]!.id },
+    ]);
+  });
+
   it('serves routes with and without /v1', async () => {
     const response = await fetch(`${s.server.url}/models`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
     expect(response.status).toBe(200);
