@@ -187,6 +187,11 @@ describe('chat page (standalone mount)', () => {
       return s.scrollWidth - s.clientWidth;
     });
     expect(threadOverflow).toBeLessThanOrEqual(0);
+    // Every control has a name a screen reader can announce.
+    const unnamed = await page.$$eval('button, textarea, select', (els) =>
+      els.filter((el) => !(el.getAttribute('aria-label') || el.textContent?.trim())).map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
     await context.close();
   });
 
