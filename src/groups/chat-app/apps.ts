@@ -1,7 +1,7 @@
 /**
  * Which Dify app a request runs and under which model id (openai-compat.md §5.1).
- * Plugin: one app from the app-selector setting, listed (and accepted) under `model_id` or the
- * app's name. Standalone: `ctx.apps()` lists several apps; the `model` field picks one by name.
+ * Plugin: one app from the app-selector setting, listed under `model_id` or the app's name; any
+ * requested model name runs it. Standalone: `ctx.apps()` lists several apps; the `model` field picks one by name.
  * App info and parameters are cached so `/models` answers even while Dify is slow or down.
  */
 import type { AppHandle, AppInfo, AppParameters } from '../../backend/types.js';
@@ -105,10 +105,7 @@ export async function resolveApp(ctx: EndpointContext, settings: ChatAppSettings
   const handle = ctx.app(settings.app);
   const key = selectorKey(settings.app);
   const info = await appInfo(ctx, handle, key);
-  // Plugin mode: one app per endpoint, served under its listed id (also its plain app name).
-  // Other names are 404 model_not_found, as OpenAI answers (openai-compat.md §1.2, §9 #10).
-  const listed = settings.model_id || publicModelId(info.name);
-  if (model !== listed && model !== info.name && model.toLowerCase() !== listed.toLowerCase()) throw modelNotFound(model);
-  // Echo the id the client asked for (openai-compat.md §1.2).
-  return { handle, info, modelId: model, key };
+  // Plugin mode: one app per endpoint; any model name reaches it (clients pick names freely, and
+  // there is nothing else it could mean) and is echoed back (openai-compat.md §1.2).
+  return { handle, info, modelId: model || settings.model_id || publicModelId(info.name), key };
 }
