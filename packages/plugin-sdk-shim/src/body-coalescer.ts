@@ -193,7 +193,8 @@ export class BodyCoalescer {
       const head = this.head ?? { status: 200, headers: {} };
       const headers = { ...head.headers };
       const complete = this.ended && this.bufferedBytes <= this.maxChunkBytes;
-      if (complete && !this.options.noBody && !hasHeader(headers, 'content-length') && head.status >= 200 && head.status !== 204 && head.status !== 304) {
+      // a streamed answer that happened to finish early stays a stream for its client (no length on SSE)
+      if (complete && !this.options.noBody && !hasHeader(headers, 'content-length') && !isEventStream(headers) && head.status >= 200 && head.status !== 204 && head.status !== 304) {
         headers['Content-Length'] = String(this.bufferedBytes);
       }
       this.started = true;
@@ -224,6 +225,11 @@ export class BodyCoalescer {
     }
     this.lastFlushAt = now;
   }
+}
+
+function isEventStream(headers: Record<string, string>): boolean {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === 'content-type') return value.toLowerCase().startsWith('text/event-stream');
+  return false;
 }
 
 function hasHeader(headers: Record<string, string>, lowerName: string): boolean {

@@ -40,6 +40,16 @@ export interface DispatchHandle {
   abort(): void;
 }
 
+export interface AdapterOptions {
+  /** see RuleRouterOptions.mergeSlashes (default false: werkzeug's strictness) */
+  mergeSlashes?: boolean;
+  /**
+   * Answers requests no rule matches, instead of the SDK's text 404 (`res.locals.dify` is set, with
+   * empty values). Without it: 404 `Failed to dispatch endpoint request: <werkzeug message>`.
+   */
+  notFound?: RequestHandler;
+}
+
 export type LogFn = (level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR', message: string) => void;
 
 /** The request context the runtime puts on `res.locals.dify`; throws outside the plugin runtime. */
@@ -58,12 +68,14 @@ interface ContextCarrier {
 
 export class ExpressEndpointAdapter {
   private readonly app: express.Express;
-  private readonly router = new RuleRouter<EndpointRoute>();
+  private readonly router: RuleRouter<EndpointRoute>;
 
   constructor(
     routes: readonly EndpointRoute[],
     private readonly log: LogFn = () => {},
+    private readonly options: AdapterOptions = {},
   ) {
+    this.router = new RuleRouter<EndpointRoute>({ mergeSlashes: options.mergeSlashes ?? false });
     for (const route of routes) this.router.add(route.rule, route.method, route);
     const app = express();
     app.disable('x-powered-by');
@@ -115,11 +127,16 @@ export class ExpressEndpointAdapter {
 
   private readonly dispatch: RequestHandler = (req, res, next) => {
     const match = this.router.match(req.method, pathOf(req.url));
+    const context = (req as ContextCarrier)[kContext]!;
     if (!match.ok) {
+      if (this.options.notFound) {
+        res.locals['dify'] = { ...context, values: {} } satisfies DifyRequestContext;
+        invoke(this.options.notFound, req, res, next);
+        return;
+      }
       res.status(404).type('text/plain').send(`Failed to dispatch endpoint request: ${match.message}`);
       return;
     }
-    const context = (req as ContextCarrier)[kContext]!;
     req.params = match.values as Record<string, string>;
     res.locals['dify'] = { ...context, values: match.values } satisfies DifyRequestContext;
     invoke(match.route.handler, req, res, next);

@@ -110,8 +110,15 @@ export type MatchResult<T> =
 export const NOT_FOUND_MESSAGE = '404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 export const METHOD_NOT_ALLOWED_MESSAGE = '405 Method Not Allowed: The method is not allowed for the requested URL.';
 
+export interface RuleRouterOptions {
+  /** match `//v1//models` as `/v1/models` (werkzeug would redirect, which the SDK reports as not found) */
+  mergeSlashes?: boolean;
+}
+
 export class RuleRouter<T> {
   private readonly rules: Array<{ compiled: CompiledRule; route: T; order: number }> = [];
+
+  constructor(private readonly options: RuleRouterOptions = {}) {}
 
   add(rule: string, method: string, route: T): void {
     this.rules.push({ compiled: compileRule(rule, method), route, order: this.rules.length });
@@ -120,7 +127,7 @@ export class RuleRouter<T> {
 
   /** `path` is the percent-encoded path from the request line; werkzeug matches the decoded form. */
   match(method: string, path: string): MatchResult<T> {
-    const decoded = safeDecode(path);
+    const decoded = safeDecode(this.options.mergeSlashes ? path.replace(/\/{2,}/g, '/') : path);
     const upper = method.toUpperCase();
     let methodMismatch = false;
     for (const { compiled, route } of this.rules) {

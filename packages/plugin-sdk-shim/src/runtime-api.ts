@@ -11,6 +11,7 @@
 // A handler that throws answers 500 `Internal Server Error: <message>`; no route answers 404
 // `Failed to dispatch endpoint request: ...`. console.* becomes `log` events; stdout is the protocol's.
 import type { Readable, Writable } from 'node:stream';
+import type { RequestHandler } from 'express';
 import type { CoalescerOptions } from './body-coalescer.js';
 import { readConfig } from './config.js';
 import type { EndpointRoute } from './express-adapter.js';
@@ -55,6 +56,10 @@ export interface PluginRuntimeOptions {
   stdin?: Readable;
   stdout?: Writable;
   coalescer?: CoalescerOptions;
+  /** match `//v1//x` as `/v1/x` (default false, werkzeug's strictness) */
+  mergeSlashes?: boolean;
+  /** answers requests no rule matches (default: the SDK's text 404 `Failed to dispatch endpoint request: ...`) */
+  notFound?: RequestHandler;
 }
 
 export interface PluginRuntimeHandle {
@@ -80,6 +85,7 @@ export function startPluginRuntime(options: PluginRuntimeOptions): PluginRuntime
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     shutdownGraceMs: config.shutdownGraceMs,
     ...(options.coalescer ? { coalescer: options.coalescer } : {}),
+    adapter: { mergeSlashes: options.mergeSlashes ?? false, ...(options.notFound ? { notFound: options.notFound } : {}) },
   };
   let handle: TransportHandle;
   let transport: 'stdio' | 'tcp';

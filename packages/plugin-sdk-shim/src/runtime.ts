@@ -2,7 +2,7 @@
 // the express adapter, streams responses back through the body coalescer and routes
 // backwards_response messages to the session that asked.
 import { BodyCoalescer, type CoalescerOptions } from './body-coalescer.js';
-import { ExpressEndpointAdapter, type DispatchHandle, type EndpointRoute } from './express-adapter.js';
+import { ExpressEndpointAdapter, type AdapterOptions, type DispatchHandle, type EndpointRoute } from './express-adapter.js';
 import { HttpCodecError, decodeRawHttpRequest } from './http-codec.js';
 import type { LineSink } from './ndjson.js';
 import {
@@ -25,6 +25,7 @@ export interface RuntimeCoreOptions {
   log: LogSink;
   reverseTimeoutMs?: number;
   coalescer?: CoalescerOptions;
+  adapter?: AdapterOptions;
 }
 
 interface OpenSession {
@@ -73,7 +74,7 @@ export class RuntimeCore {
     private readonly sink: LineSink,
     private readonly options: RuntimeCoreOptions,
   ) {
-    this.adapter = new ExpressEndpointAdapter(options.routes, (level, message) => options.log(level, message));
+    this.adapter = new ExpressEndpointAdapter(options.routes, (level, message) => options.log(level, message), options.adapter);
     this.reverseTimeoutMs = options.reverseTimeoutMs ?? DEFAULT_REVERSE_TIMEOUT_MS;
   }
 

@@ -140,6 +140,8 @@ describe('body coalescer', () => {
     await s.ended();
     expect(s.sent.filter((x) => x.body)).toHaveLength(1);
     expect(s.body().toString()).toBe('data: 1\n\ndata: 2\n\n');
+    // still a stream to its client: no Content-Length on an event stream
+    expect(s.sent[0]!.headers!['Content-Length']).toBeUndefined();
   });
 
   test('flushHeaders without a body sends status and headers with an empty result', async () => {

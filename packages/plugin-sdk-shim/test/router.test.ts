@@ -55,6 +55,14 @@ describe('werkzeug rule router', () => {
     expect(r.match('GET', '/b')).toMatchObject({ ok: false, status: 405, message: expect.stringContaining('Method Not Allowed') });
   });
 
+  test('mergeSlashes (opt-in) matches doubled slashes; strict by default', () => {
+    const strict = router([['/v1/models', 'GET']]);
+    expect(strict.match('GET', '//v1/models')).toMatchObject({ ok: false });
+    const merging = new RuleRouter<string>({ mergeSlashes: true });
+    merging.add('/v1/models', 'GET', 'models');
+    expect(merging.match('GET', '//v1//models')).toMatchObject({ ok: true, route: 'models' });
+  });
+
   test('{x} is a literal, as in werkzeug', () => {
     const r = router([['/a/{x}', 'GET']]);
     expect(r.match('GET', '/a/{x}')).toMatchObject({ ok: true });
