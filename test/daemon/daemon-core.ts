@@ -70,12 +70,17 @@ export const MAX_LINE_BYTES = 5 * 1024 * 1024;
 // arrive in one read when the loop was blocked. A ticker tells a true race from such a stall, so
 // a busy test process does not report a truncation the plugin did not cause.
 const STALL_MS = 4;
+/** lines that piled up during a stall are read soon after it: their timing stays suspect this long */
+const AFTER_STALL_MS = 20;
 let lastTick = performance.now();
+let lastStallEndedAt = -Infinity;
 setInterval(() => {
-  lastTick = performance.now();
+  const now = performance.now();
+  if (now - lastTick > STALL_MS) lastStallEndedAt = now;
+  lastTick = now;
 }, 1).unref();
 function loopWasStalled(now: number): boolean {
-  return now - lastTick > STALL_MS;
+  return now - lastTick > STALL_MS || now - lastStallEndedAt < AFTER_STALL_MS;
 }
 
 interface EndpointSession {
