@@ -60,13 +60,14 @@ async function main(): Promise<void> {
   try {
     await server.listen();
   } catch (error) {
-    log.fatal({ err: { message: (error as Error).message } }, `cannot listen on ${config.host}:${config.port}`);
+    process.stderr.write(`dify-bridge: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);
     process.exit(1);
   }
   log.info(
     { url: server.url, apps: config.apps.length, endpoints: config.endpoints.map((e) => `${e.name} (${e.group}) at ${e.prefix || '/'}`), store: config.redisUrl ? 'redis' : 'sqlite', config: config.source },
     `dify-bridge listening: OpenAI base URL ${server.url}/v1, chat page ${server.url}/`,
   );
+  log.flush();
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -78,8 +79,8 @@ async function main(): Promise<void> {
     log.info({ openStreams: server.metrics.openStreamCount, graceMs: config.shutdownGraceMs }, `${signal}: finishing open requests`);
     server.close().then(
       () => {
-        log.info('stopped');
-        log.flush?.();
+        // close() flushed the log buffer; this last line is written synchronously by stderr.
+        process.stderr.write('dify-bridge: stopped\n');
         process.exit(0);
       },
       (error: unknown) => {

@@ -133,6 +133,10 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function createStandaloneServer(options: StandaloneServerOptions): Promise<StandaloneServer> {
   const { config } = options;
+  // Buffered stdout: one write per ~4 KB of log lines instead of one per line; flushed every 250 ms
+  // and on close, so a quiet server's lines still show at once.
+  const destination = options.log ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const flushTimer = destination ? setInterval(() => destination.flush(), 250).unref() : undefined;
   const log =
     options.log ??
     pino({
@@ -140,7 +144,9 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       base: { service: 'dify-bridge' },
       // Belt and braces: nothing here logs headers, but if a handler does, keys never leave.
       redact: { paths: ['req.headers.authorization', 'req.headers["api-key"]', 'req.headers["x-api-key"]', 'headers.authorization'], censor: '[redacted]' },
-    });
+    },
+    destination!,
+    );
   const metrics = new Metrics();
 
   // Store: Redis when configured (shared by instances), else the embedded SQLite file.
@@ -453,6 +459,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
         await closed;
         for (const api of apis.values()) api.close();
         await closeStore();
+        if (flushTimer) clearInterval(flushTimer);
+        destination?.flushSync();
       }
     },
   };
