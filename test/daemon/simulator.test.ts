@@ -2,14 +2,15 @@
 import { describe, expect, test } from 'vitest';
 import { DaemonCore, buildRawHttpRequest, goEncodeQuery, canonicalHeaderKey } from './simulator.js';
 
-function fakePlugin(respond: (sessionId: string, send: (line: object) => void) => void) {
+/** `send(line, at)`: `at` fixes the arrival time (hand-timed races); default now. */
+function fakePlugin(respond: (sessionId: string, send: (line: object, at?: number) => void) => void) {
   const out: string[] = [];
   let core!: DaemonCore;
   core = new DaemonCore(
     (line) => {
       out.push(line);
       const msg = JSON.parse(line);
-      if (msg.event === 'request') respond(msg.session_id, (m) => core.handleLine(Buffer.from(JSON.stringify(m))));
+      if (msg.event === 'request') respond(msg.session_id, (m, at) => core.handleLine(Buffer.from(JSON.stringify(m)), at ?? performance.now()));
     },
     {},
     undefined,
@@ -25,14 +26,27 @@ const hex = (s: string) => Buffer.from(s).toString('hex');
 describe('daemon simulator fidelity', () => {
   test('chunks + end arriving within ~1 ms are truncated to the first chunk', async () => {
     const core = fakePlugin((id, send) => {
-      send(chunk(id, { status: 200, headers: { 'Content-Type': 'text/plain' }, result: hex('a') }));
-      send(chunk(id, { result: hex('b') }));
-      send(chunk(id, { result: hex('c') }));
-      send(end(id));
+      const t = performance.now();
+      send(chunk(id, { status: 200, headers: { 'Content-Type': 'text/plain' }, result: hex('a') }), t);
+      send(chunk(id, { result: hex('b') }), t + 0.2);
+      send(chunk(id, { result: hex('c') }), t + 0.3);
+      send(end(id), t + 0.5);
     });
     const res = await core.invoke({ method: 'GET', path: '/' });
     expect(res.truncated).toBe(true);
     expect(res.body.toString()).toBe('a');
+  });
+
+  test('the same chunks with end >= 1 ms after the first body chunk arrive whole', async () => {
+    const core = fakePlugin((id, send) => {
+      const t = performance.now();
+      send(chunk(id, { status: 200, result: hex('a') }), t);
+      send(chunk(id, { result: hex('b') }), t + 0.2);
+      send(end(id), t + 5);
+    });
+    const res = await core.invoke({ method: 'GET', path: '/' });
+    expect(res.truncated).toBe(false);
+    expect(res.body.toString()).toBe('ab');
   });
 
   test('chunks beyond 128 pending are dropped when the client reads slowly', async () => {
