@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { BodyCoalescer, type ChunkSink } from '../src/body-coalescer.js';
 
 interface Sent {
@@ -35,14 +35,23 @@ function recordingSink() {
       for (const l of ls) l();
     },
     body: () => Buffer.concat(sent.filter((s) => s.body).map((s) => s.body!)),
-    ended: () => new Promise<void>((resolve) => {
-      const check = () => (sent.some((s) => s.end) ? resolve() : setTimeout(check, 2));
-      check();
-    }),
+    ended: async () => {
+      await vi.runAllTimersAsync();
+      expect(sent.some((x) => x.end)).toBe(true);
+    },
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// fake clock: the coalescer's deadlines are asserted exactly, whatever the machine's load
+const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+const tick = () => vi.advanceTimersByTimeAsync(0);
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 const head = { status: 200, headers: { 'Content-Type': 'application/json' } };
 
 describe('body coalescer', () => {
@@ -116,7 +125,6 @@ describe('body coalescer', () => {
     c.setHead(head);
     c.write(Buffer.from('a'));
     await sleep(4);
-    await new Promise((r) => setImmediate(r));
     expect(s.sent).toHaveLength(1);
     c.write(Buffer.from('b'));
     c.end();
@@ -134,7 +142,7 @@ describe('body coalescer', () => {
     const c = new BodyCoalescer(s.sink);
     c.setHead({ status: 200, headers: { 'Content-Type': 'text/event-stream' } });
     c.write(Buffer.from('data: 1\n\n'));
-    await new Promise((r) => setImmediate(r));
+    await tick();
     c.write(Buffer.from('data: 2\n\n'));
     c.end();
     await s.ended();
@@ -164,7 +172,7 @@ describe('body coalescer', () => {
     s.congest();
     for (let i = 0; i < 100; i++) {
       c.write(Buffer.from(`${i},`));
-      await sleep(0.5);
+      await sleep(1);
     }
     expect(s.sent.filter((x) => x.body)).toHaveLength(1);
     s.drain();
