@@ -68,6 +68,18 @@ async function main(): Promise<void> {
     `dify-bridge listening: OpenAI base URL ${server.url}/v1, chat page ${server.url}/`,
   );
   log.flush();
+  // Say which models this serves (or which key Dify refuses) without holding up start-up.
+  void Promise.all(
+    [...server.apps].map(async ([ref, handle]) => {
+      try {
+        const info = await handle.info();
+        log.info({ app: ref, model: info.name, mode: info.mode }, `app ${ref}: model "${info.name}" (${info.mode})`);
+      } catch (error) {
+        const e = error as { code?: string; status?: number; message?: string };
+        log.warn({ app: ref, code: e.code, status: e.status }, `app ${ref}: Dify did not describe this app (${e.status ?? ''} ${e.code ?? ''}: ${e.message ?? ''}); check its key and DIFY_API_BASE`);
+      }
+    }),
+  ).then(() => log.flush());
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -51,6 +51,8 @@ export interface StandaloneServer {
   readonly routes: string[];
   /** Declared routes whose handler is missing (group not implemented yet). */
   readonly missing: string[];
+  /** The configured apps by config ref (env mode: app1, app2...). */
+  readonly apps: ReadonlyMap<string, AppHandle>;
 }
 
 interface MountedRoute {
@@ -428,6 +430,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     url: '',
     routes: routeNames,
     missing,
+    apps: handles,
     async listen() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
