@@ -117,6 +117,12 @@ endpoints:
     expect(loadConfig(['--config', file], { SUPPORT_KEY: 'k' }).source).toBe(file);
   });
 
+  it('accepts the shipped example file', () => {
+    const config = configFromYaml(join(import.meta.dirname, '../../src/standalone/dify-bridge.example.yaml'), { SUPPORT_APP_KEY: 'app-s', DIGEST_APP_KEY: 'app-d', CLIENT_KEYS: 'sk-1,sk-2', WEBHOOK_SECRET: 'w' });
+    expect(config.endpoints.map((e) => `${e.group}@${e.prefix}`)).toEqual(['chat-app@', 'webapp-skin@/chat/support', 'webhook@/hooks/digest']);
+    expect(config.endpoints[0]!.settings.api_key).toEqual(['sk-1', 'sk-2']);
+  });
+
   it('stops with a message naming the setting', () => {
     const cases: Array<[string, RegExp]> = [
       ['apps: {}\nendpoints: []\n', /endpoints: declare at least one endpoint/],
