@@ -28,6 +28,7 @@ import {
   CJK_CHUNKS,
   delayOf,
   EXPLODE_MESSAGE,
+  LONG_CHUNKS,
   MARKERS,
   PLAIN_ANSWER,
   PLAIN_CHUNKS,
@@ -89,6 +90,7 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   else if (query.includes(MARKERS.explode)) events = chatErrorMidStream({ ...o, message: EXPLODE_MESSAGE });
   else if (query.includes(MARKERS.splitthink)) events = chatStream({ ...o, chunks: SPLIT_THINK_CHUNKS });
   else if (query.includes(MARKERS.think)) events = chatStream({ ...o, chunks: THINK_CHUNKS });
+  else if (query.includes(MARKERS.long)) events = chatStream({ ...o, chunks: LONG_CHUNKS });
   else if (query.includes(MARKERS.cjk)) events = chatStream({ ...o, chunks: CJK_CHUNKS });
   else if (query.includes(MARKERS.twotools)) events = chatStream({ ...o, chunks: TWO_TOOL_CHUNKS });
   else if (query.includes(MARKERS.tool)) events = chatStream({ ...o, chunks: TOOL_CHUNKS });
@@ -274,6 +276,17 @@ describe('chat-app: group-specific items', () => {
     for (const c of comments) expect(c).toBe(': keepalive');
     expect(r.text).toContain(PLAIN_CHUNKS.at(-1)!);
     expect(r.text.endsWith('data: [DONE]\n\n')).toBe(true);
+    // before the first upstream event too (the stream is committed after first_event_wait_ms)
+    const slow = await raw(`${fast}/v1/chat/completions`, {
+      method: 'POST',
+      headers: jsonHeaders(KEY),
+      body: JSON.stringify({ model: APP_NAME, stream: true, messages: [{ role: 'user', content: `${MARKERS.slowstart}1000 keepalive before first` }] }),
+    });
+    const blocks = sseEvents(slow.text);
+    const firstContent = blocks.findIndex((e) => !e.comment && e.data !== undefined && e.data.includes('"content":"Hello'));
+    const firstComment = blocks.findIndex((e) => e.comment);
+    expect(firstComment).toBeGreaterThanOrEqual(0);
+    expect(firstComment).toBeLessThan(firstContent);
   });
 
   item(DEFECTS, '45b', 'keepalive with default settings: at least one ": keepalive" per 15 s of upstream silence (16 s gap)', async () => {
@@ -339,6 +352,17 @@ describe('chat-app: group-specific items', () => {
     }
     evs.forEach((e, i) => expect(e.data.sequence_number).toBe(i));
     expect(evs.at(-1)!.event).toBe('response.completed');
+    // a slow start: the stream is committed early; response.created still comes before any keepalive
+    const slow = await raw(`${fast}/v1/responses`, {
+      method: 'POST',
+      headers: jsonHeaders(KEY),
+      body: JSON.stringify({ model: APP_NAME, stream: true, input: `${MARKERS.slowstart}1000 responses slow start` }),
+    });
+    const slowEvs = sseEvents(slow.text).filter((e) => !e.comment).map((e) => ({ event: e.event, data: JSON.parse(e.data!) }));
+    expect(slowEvs[0]!.event).toBe('response.created');
+    expect(slowEvs.filter((e) => e.event === 'keepalive').length).toBeGreaterThanOrEqual(1);
+    expect(sseEvents(slow.text).filter((e) => e.comment)).toEqual([]);
+    slowEvs.forEach((e, i) => expect(e.data.sequence_number).toBe(i));
     const final = await new OpenAI({ baseURL: `${fast}/v1`, apiKey: KEY, maxRetries: 0 }).responses
       .stream({ model: APP_NAME, input: `${MARKERS.silence}700 responses keepalive sdk` })
       .finalResponse();

@@ -26,7 +26,7 @@ import {
   type Defects,
   type RawResponse,
 } from './harness.js';
-import { CJK_CHUNKS, delayOf, EXPLODE_MESSAGE, MARKERS, PLAIN_CHUNKS, PLAIN_USAGE, SPLIT_THINK_CHUNKS, THINK_CHUNKS } from './scenarios.js';
+import { CJK_CHUNKS, delayOf, EXPLODE_MESSAGE, LONG_CHUNKS, MARKERS, PLAIN_CHUNKS, PLAIN_USAGE, SPLIT_THINK_CHUNKS, THINK_CHUNKS } from './scenarios.js';
 import { sharedConformance } from './shared.js';
 
 /**
@@ -85,6 +85,7 @@ async function* llmReverse(request: Record<string, any>): AsyncIterable<Record<s
   if (role === 'tool') chunks = chunksAnswer(PLAIN_CHUNKS);
   else if (text.includes(MARKERS.splitthink)) chunks = chunksAnswer(SPLIT_THINK_CHUNKS);
   else if (text.includes(MARKERS.think)) chunks = chunksAnswer(THINK_CHUNKS);
+  else if (text.includes(MARKERS.long)) chunks = chunksAnswer(LONG_CHUNKS);
   else if (text.includes(MARKERS.cjk)) chunks = chunksAnswer(CJK_CHUNKS);
   else if (text.includes(MARKERS.twotools) && request.tools?.length) {
     chunks = streamedToolCalls([

@@ -53,6 +53,8 @@ export const MARKERS = {
   silence: '#silence=',
   /** `#slowstart=<ms>`: nothing for that long, then the answer */
   slowstart: '#slowstart=',
+  /** `#long`: LONG_CHUNKS, a long answer in many small deltas */
+  long: '#long',
 } as const;
 
 export function delayOf(text: string, marker: string): number | undefined {
@@ -60,3 +62,7 @@ export function delayOf(text: string, marker: string): number | undefined {
   if (at < 0) return undefined;
   return Number.parseInt(text.slice(at + marker.length), 10);
 }
+
+/** `#long`: 4000 small deltas (about 60 KB of text, far more SSE frames than the daemon's 128-chunk queue) */
+export const LONG_CHUNKS = Array.from({ length: 4000 }, (_, i) => ` w${i}`);
+export const LONG_ANSWER = LONG_CHUNKS.join('');

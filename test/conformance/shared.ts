@@ -31,6 +31,7 @@ import {
   CJK_ANSWER,
   EXPLODE_MESSAGE,
   EXPLODE_PREFIX,
+  LONG_ANSWER,
   MARKERS,
   PLAIN_ANSWER,
   PLAIN_USAGE,
@@ -127,6 +128,13 @@ export function sharedConformance(g: Target): void {
     item(D, '1a', 'chat/completions, models, models/{id}, responses exist under /v1 and answer alike without /v1', async () => {
       await routeCheck('/v1');
       await routeCheck('');
+      // a real client configured with the base URL without /v1
+      const c = new OpenAI({ baseURL: g.base(), apiKey: g.key, maxRetries: 0 });
+      expect((await c.chat.completions.create({ model: g.model(), messages: [{ role: 'user', content: 'no v1 client' }] })).choices[0]!.message.content).toBe(PLAIN_ANSWER);
+      expect((await c.responses.create({ model: g.model(), input: 'no v1 client' })).output_text).toBe(PLAIN_ANSWER);
+      const ids: string[] = [];
+      for await (const m of c.models.list()) ids.push(m.id);
+      expect(ids).toContain(g.model());
     });
 
     item(D, '1b', 'the same routes with a doubled slash (`/v1//chat/completions`, `//v1/...`) route identically', async () => {
@@ -348,6 +356,9 @@ export function sharedConformance(g: Target): void {
         parallel_tool_calls: false,
         reasoning_effort: 'low',
       });
+      // stream_options without stream:true is ignored
+      const { body } = await chatJson({ messages: MSG('hints 3'), stream: false, stream_options: { include_usage: true } });
+      expect(body.object).toBe('chat.completion');
     });
 
     item(D, '22', 'tools with tool_choice absent/auto/none are accepted: plain text answer, finish_reason stop', async () => {
@@ -665,7 +676,15 @@ export function sharedConformance(g: Target): void {
       const e = expectEnvelope(last);
       expect(e.message).toContain(EXPLODE_MESSAGE);
       for (const c of chunks.slice(0, -1)) for (const ch of c.choices) expect(ch.finish_reason ?? null).toBeNull();
-      expect(textOf({ ...r, text: r.text } as RawResponse)).toBe(EXPLODE_PREFIX);
+      expect(textOf(r)).toBe(EXPLODE_PREFIX);
+      const errorAt = r.reads.find((x, i) => r.reads.slice(0, i + 1).map((y) => y.text).join('').includes('"error"'))!.ms;
+      expect(r.endMs - errorAt).toBeLessThan(1000);
+      // openai@6 ends too (it reads until EOF)
+      const v6 = new OpenAI6({ baseURL: url('/v1'), apiKey: g.key, maxRetries: 0 });
+      const s6 = await v6.chat.completions.create({ model: g.model(), stream: true, messages: [{ role: 'user', content: `${MARKERS.explode} v6` }] });
+      await expect(within(5000, 'openai@6 error stream', (async () => {
+        for await (const _ of s6) void _;
+      })())).rejects.toThrow(EXPLODE_MESSAGE);
     });
 
     item(D, '47', 'with that stream openai-node throws APIError carrying the upstream message, the AI SDK finishes with error, LangChain throws', async () => {
@@ -681,7 +700,7 @@ export function sharedConformance(g: Target): void {
       expect(err).toBeInstanceOf(OpenAI.APIError);
       expect((err as Error).message).toBe(EXPLODE_MESSAGE);
       const p = createOpenAICompatible({ name: 'dify', baseURL: url('/v1'), apiKey: g.key, includeUsage: true });
-      const st = streamText({ model: p.chatModel(g.model()), prompt: `${MARKERS.explode} summarise`, maxRetries: 0 });
+      const st = streamText({ model: p.chatModel(g.model()), prompt: `${MARKERS.explode} summarise`, maxRetries: 0, onError: () => undefined });
       const errors: unknown[] = [];
       for await (const part of st.fullStream) if (part.type === 'error') errors.push(part.error);
       expect(await st.finishReason).toBe('error');
@@ -695,6 +714,45 @@ export function sharedConformance(g: Target): void {
       expect(r.status).toBe(429);
       expect(r.headers.get('content-type')).toMatch(/^application\/json/);
       expectEnvelope(JSON.parse(r.text));
+      // the same on a Responses stream
+      const rr = await raw(url('/v1/responses'), { method: 'POST', headers: jsonHeaders(g.key), body: JSON.stringify({ model: g.model(), stream: true, input: `${MARKERS.quota} go` }) });
+      expect(rr.status).toBe(429);
+      expect(rr.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(expectEnvelope(JSON.parse(rr.text)).code).toBe('insufficient_quota');
+    });
+
+    item(D, '37c', 'a long answer (4000 deltas) read by a slow client arrives complete (the daemon drops chunks beyond 128 pending)', async () => {
+      const dropped = g.daemon().protocolViolations.length;
+      const res = await fetch(url('/v1/chat/completions'), { method: 'POST', headers: jsonHeaders(g.key), body: JSON.stringify({ model: g.model(), stream: true, messages: MSG(`${MARKERS.long} go`) }) });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      for (let n = 0; ; n++) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        if (n < 20) await new Promise((r) => setTimeout(r, 25));
+      }
+      text += decoder.decode();
+      // (leading whitespace of an answer may be trimmed by the reasoning splitter: compare from the first word)
+      expect(textOf({ text } as RawResponse).trimStart()).toBe(LONG_ANSWER.trimStart());
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      expect(g.daemon().protocolViolations.length).toBe(dropped);
+    });
+
+    item(D, '37b', 'concurrent streams through one plugin process keep their own chunks (no interleaving across responses)', async () => {
+      const kinds = [
+        { content: 'concurrent plain', text: PLAIN_ANSWER },
+        { content: `${MARKERS.cjk} concurrent`, text: CJK_ANSWER },
+        { content: `${MARKERS.think} concurrent`, text: THINK_ANSWER },
+      ];
+      const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => kinds[i % 3]!).map((k) => stream({ messages: MSG(k.content) }).then((r) => ({ r, k }))));
+      for (const { r, k } of runs) {
+        expect(textOf(r).trim()).toBe(k.text);
+        const ids = new Set(chatPayloads(r.text).chunks.map((c) => c.id));
+        expect(ids.size).toBe(1);
+      }
+      expect(new Set(runs.map(({ r }) => chatPayloads(r.text).chunks[0].id)).size).toBe(runs.length);
     });
 
     item(D, '50', 'multi-byte UTF-8 (CJK, emoji, ZWJ) arrives intact, streaming and not', async () => {
@@ -917,6 +975,9 @@ export function sharedConformance(g: Target): void {
       expect(done.status).toBe('completed');
       for (const k of ['input_tokens', 'output_tokens', 'total_tokens']) expect(Number.isInteger(done.usage[k])).toBe(true);
       expect(r.text.endsWith('\n\n')).toBe(true);
+      // the body ends right after response.completed (openai@6 reads until EOF)
+      const completedAt = r.reads.find((x, i) => r.reads.slice(0, i + 1).map((y) => y.text).join('').includes('response.completed'))!.ms;
+      expect(r.endMs - completedAt).toBeLessThan(1000);
     });
 
     item(D, '69', 'openai responses.stream().finalResponse() and AI SDK createOpenAI({baseURL})(id) stream and generate without error parts', async () => {
@@ -936,6 +997,12 @@ export function sharedConformance(g: Target): void {
       }
       expect(await st.text).toBe(PLAIN_ANSWER);
       expect((await st.usage).inputTokens).toBeGreaterThan(0);
+      // reasoning upstream: still no error parts, the visible text intact
+      const think = streamText({ model: openai(g.model()), prompt: `${MARKERS.think} ai sdk responses`, maxRetries: 0 });
+      for await (const p of think.fullStream) if (p.type === 'error') throw p.error;
+      expect((await think.text).trim()).toBe(THINK_ANSWER);
+      const thinkFinal = await within(5000, 'responses.stream() with reasoning', client().responses.stream({ model: g.model(), input: `${MARKERS.think} sdk` }).finalResponse());
+      expect(thinkFinal.output_text.trim()).toBe(THINK_ANSWER);
     });
 
     item(D, '70', 'function calls stream as function_call items: call_id, name, argument deltas, complete output_item.done', async () => {
@@ -965,6 +1032,16 @@ export function sharedConformance(g: Target): void {
       });
       const call = sdk.output.find((o) => o.type === 'function_call');
       expect(call).toMatchObject({ name: 'get_weather' });
+      expect(JSON.parse((call as { arguments: string }).arguments)).toEqual({ city: 'Paris' });
+      // the AI SDK's Responses model reads the same events into a tool call
+      const openai = createOpenAI({ baseURL: url('/v1'), apiKey: g.key });
+      const tools = {
+        get_weather: tool({ description: 'weather', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) }),
+      };
+      const st = streamText({ model: openai(g.model()), prompt: `${MARKERS.tool} weather?`, tools, maxRetries: 0 });
+      for await (const p of st.fullStream) if (p.type === 'error') throw p.error;
+      expect((await st.toolCalls)[0]!.input).toEqual({ city: 'Paris' });
+      expect(await st.finishReason).toBe('tool-calls');
     });
 
     item(D, '72', 'a mid-stream upstream error emits error, then response.failed with response.error.code/message, then the body ends', async () => {
