@@ -9,8 +9,9 @@ import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { SimulatedDaemon } from '../daemon/simulator.js';
-import { chatErrorMidStream, chatStream } from '../fakes/dify-apps.js';
+import { answerStream, blockingBody, chatErrorMidStream, chatStream, type AppModeName } from '../fakes/dify-apps.js';
 import {
+  chatPayloads,
   expectJsonError,
   item,
   jsonHeaders,
@@ -86,7 +87,9 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   if (query.includes(MARKERS.difyauth)) throw difyError('unauthorized', 'Access token is invalid', 401);
 
   let events: Array<Record<string, any>>;
-  if (query.includes('</tool_response>')) events = chatStream({ ...o, chunks: PLAIN_CHUNKS });
+  const mode = MODE_APPS[request.app_id as string];
+  if (mode) events = answerStream(mode, { ...o, chunks: PLAIN_CHUNKS, query: String(request.query ?? '') }).filter((e) => e.event !== 'ping');
+  else if (query.includes('</tool_response>')) events = chatStream({ ...o, chunks: PLAIN_CHUNKS });
   else if (query.includes(MARKERS.explode)) events = chatErrorMidStream({ ...o, message: EXPLODE_MESSAGE });
   else if (query.includes(MARKERS.splitthink)) events = chatStream({ ...o, chunks: SPLIT_THINK_CHUNKS });
   else if (query.includes(MARKERS.think)) events = chatStream({ ...o, chunks: THINK_CHUNKS });
@@ -96,6 +99,11 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   else if (query.includes(MARKERS.tool)) events = chatStream({ ...o, chunks: TOOL_CHUNKS });
   else events = chatStream({ ...o, chunks: PLAIN_CHUNKS });
 
+  if (request.response_mode === 'blocking') {
+    // (Dify skips `ping`; a blocking call answers one object)
+    yield blockingBody(mode ?? 'chat', events as never);
+    return;
+  }
   const silence = delayOf(query, MARKERS.silence);
   firstEventAt.set(query, performance.now());
   for (let i = 0; i < events.length; i++) {
@@ -104,8 +112,21 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   }
 }
 
+/** fronts over apps of the other modes: app id -> mode */
+const MODE_APPS: Record<string, AppModeName> = {
+  'app-agent': 'agent-chat',
+  'app-chatflow': 'advanced-chat',
+  'app-completion': 'completion',
+  'app-workflow': 'workflow',
+};
+
 function fetchApp(request: Record<string, any>): Record<string, any> {
   if (fetchAppDown) throw new Error('fetch app failed: request failed: connection refused');
+  const mode = MODE_APPS[request.app_id as string];
+  if (mode) {
+    const form = mode === 'completion' || mode === 'workflow' ? [{ paragraph: { variable: 'text', label: 'Text', required: true, max_length: 10000 } }] : [];
+    return { name: `dify-${mode}-bot`, mode, user_input_form: form };
+  }
   switch (request.app_id) {
     case 'app-files':
       return {
@@ -136,6 +157,7 @@ let fast = '';
 let withFiles = '';
 let gptNamed = '';
 let slashId = '';
+const modeFronts = new Map<AppModeName, string>();
 /** default keepalive timing (15 s) during 16 s of upstream silence, started early, read at the end */
 let slowChat: Promise<RawResponse>;
 
@@ -167,6 +189,7 @@ beforeAll(async () => {
   withFiles = await daemon.listen({ settings: settingsFor('app-files'), hookId: 'hook-files' });
   gptNamed = await daemon.listen({ settings: settingsFor('app-gpt'), hookId: 'hook-gpt' });
   slashId = await daemon.listen({ settings: settingsFor('app-conf', { model_id: 'team/conformance-bot' }), hookId: 'hook-slash' });
+  for (const [app, mode] of Object.entries(MODE_APPS)) modeFronts.set(mode, await daemon.listen({ settings: settingsFor(app), hookId: `hook-${app}` }));
 
   const before = daemon.reverseCalls.filter((c) => c.type === 'app').length;
   slowChat = raw(`${main}/v1/chat/completions`, {
@@ -370,4 +393,51 @@ describe('chat-app: group-specific items', () => {
   });
 
   notApplicable('61-65', 'embeddings', 'the chat-app group has no /v1/embeddings route (embeddings live in the llm group)');
+});
+
+describe('chat-app: every app mode keeps the stream and object invariants (§9 #27, #30, #35, #38, #39, #40, #66)', () => {
+  for (const mode of Object.values(MODE_APPS)) {
+    item(DEFECTS, `35-40/${mode}`, `${mode} app: role first, one finish stop, one usage chunk, [DONE] then end; text intact`, async () => {
+      const base = modeFronts.get(mode)!;
+      const r = await raw(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: jsonHeaders(KEY),
+        body: JSON.stringify({ model: `dify-${mode}-bot`, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `mode ${mode}` }] }),
+      });
+      expect(r.status).toBe(200);
+      const { chunks, done } = chatPayloads(r.text);
+      expect(done).toBe(true);
+      expect(chunks[0].choices[0].delta.role).toBe('assistant');
+      const finishes = chunks.filter((c) => c.choices.some((ch: any) => ch.finish_reason != null));
+      expect(finishes).toHaveLength(1);
+      expect(finishes[0].choices[0].finish_reason).toBe('stop');
+      const usage = chunks.filter((c) => c.choices.length === 0);
+      expect(usage).toHaveLength(1);
+      expect(chunks.at(-1)).toBe(usage[0]);
+      for (const k of ['prompt_tokens', 'completion_tokens', 'total_tokens']) expect(Number.isInteger(usage[0].usage[k])).toBe(true);
+      expect(usage[0].usage.total_tokens).toBe(usage[0].usage.prompt_tokens + usage[0].usage.completion_tokens);
+      expect(usage[0].usage.total_tokens).toBeGreaterThan(0);
+      const text = chunks.flatMap((c) => c.choices.map((ch: any) => ch.delta.content ?? '')).join('');
+      expect(text).toBe(PLAIN_ANSWER);
+      expect(r.endMs - r.doneMs!).toBeLessThan(1000);
+      for (const e of sseEvents(r.text)) if (!e.comment) expect(e.event).toBeUndefined();
+    });
+
+    item(DEFECTS, `27-30/${mode}`, `${mode} app: non-streaming chat.completion and Responses object carry the answer and integer usage`, async () => {
+      const base = modeFronts.get(mode)!;
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: jsonHeaders(KEY),
+        body: JSON.stringify({ model: `dify-${mode}-bot`, messages: [{ role: 'user', content: `mode ${mode} object` }] }),
+      });
+      const text = await res.text();
+      expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status: 200 });
+      const body = JSON.parse(text);
+      expect(body.choices[0]).toMatchObject({ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: PLAIN_ANSWER, refusal: null } });
+      expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
+      expect(body.usage.total_tokens).toBeGreaterThan(0);
+      const r = await new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0 }).responses.create({ model: `dify-${mode}-bot`, input: `mode ${mode} responses` });
+      expect(r.output_text).toBe(PLAIN_ANSWER);
+    });
+  }
 });

@@ -261,6 +261,21 @@ describe('llm: group-specific items', () => {
     expect(chat.model).toBe('team/llm-conformance');
   });
 
+  item(DEFECTS, '3-6/embeddings', '/v1/embeddings and /embeddings: api-key/x-api-key authenticate, a wrong key is 401 invalid_api_key, OPTIONS is 204 without auth', async () => {
+    for (const [path, h] of [['/v1/embeddings', { 'api-key': KEY }], ['/embeddings', { 'x-api-key': KEY }]] as Array<[string, Record<string, string>]>) {
+      const ok = await fetch(main + path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...h }, body: JSON.stringify({ model: EMBED, input: 'alpha' }) });
+      expect({ path, status: ok.status }).toEqual({ path, status: 200 });
+      await ok.text();
+    }
+    const bad = await fetch(`${main}/v1/embeddings`, { method: 'POST', headers: jsonHeaders('wrong'), body: JSON.stringify({ model: EMBED, input: 'alpha' }) });
+    expect((await expectJsonError(bad, 401)).code).toBe('invalid_api_key');
+    const pre = await fetch(`${main}/v1/embeddings`, { method: 'OPTIONS', headers: { Origin: 'https://x.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, x-stainless-lang' } });
+    expect(pre.status).toBe(204);
+    expect((pre.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('x-stainless-lang');
+    const e = await expectJsonError(await post(main, '/v1/embeddings', { model: 'no-such-embedder', input: 'alpha' }), 404);
+    expect(e.code).toBe('model_not_found');
+  });
+
   item(DEFECTS, '61', 'embeddings: string and string[] give one item per input, object embedding, index = position, order kept, integer usage', async () => {
     const one = await embed({ input: 'alpha', encoding_format: 'float' });
     expect(one.object).toBe('list');

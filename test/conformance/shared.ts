@@ -128,6 +128,10 @@ export function sharedConformance(g: Target): void {
     item(D, '1a', 'chat/completions, models, models/{id}, responses exist under /v1 and answer alike without /v1', async () => {
       await routeCheck('/v1');
       await routeCheck('');
+      // Azure-style query strings do not change the route
+      const q = await post('/v1/chat/completions?api-version=2024-10-21', { model: g.model(), messages: MSG('query string') });
+      expect(q.status).toBe(200);
+      await q.text();
       // a real client configured with the base URL without /v1
       const c = new OpenAI({ baseURL: g.base(), apiKey: g.key, maxRetries: 0 });
       expect((await c.chat.completions.create({ model: g.model(), messages: [{ role: 'user', content: 'no v1 client' }] })).choices[0]!.message.content).toBe(PLAIN_ANSWER);
@@ -719,6 +723,13 @@ export function sharedConformance(g: Target): void {
       expect(rr.status).toBe(429);
       expect(rr.headers.get('content-type')).toMatch(/^application\/json/);
       expect(expectEnvelope(JSON.parse(rr.text)).code).toBe('insufficient_quota');
+      // a non-streaming client gets an HTTP error for a run that failed halfway, never a 200 with half an answer
+      const half = await chat({ messages: MSG(`${MARKERS.explode} non-stream`) });
+      expect(half.status).toBeGreaterThanOrEqual(400);
+      expect((await expectJsonError(half, half.status)).message).toContain(EXPLODE_MESSAGE);
+      const halfResponses = await post('/v1/responses', { model: g.model(), input: `${MARKERS.explode} non-stream` });
+      expect(halfResponses.status).toBeGreaterThanOrEqual(400);
+      expect((await expectJsonError(halfResponses, halfResponses.status)).message).toContain(EXPLODE_MESSAGE);
     });
 
     item(D, '37c', 'a long answer (4000 deltas) read by a slow client arrives complete (the daemon drops chunks beyond 128 pending)', async () => {
