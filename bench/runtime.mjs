@@ -28,6 +28,8 @@ const pluginPath = join(out, 'plugin.mjs');
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const CONCURRENCY = 4;
+// e.g. BENCH_NODE_FLAGS=--optimize-for-size to try V8 flags on the plugin process
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 const reverse = {
   *app(request) {
@@ -88,7 +90,7 @@ async function scenario(daemon, name, request, check) {
 const heartbeats = [];
 const heartbeatCpu = [];
 for (let i = 0; i < 5; i++) {
-  const d = await startDaemon({ command: process.execPath, args: [pluginPath] });
+  const d = await startDaemon({ command: process.execPath, args: [...nodeFlags, pluginPath] });
   heartbeats.push(await d.waitForHeartbeat());
   heartbeatCpu.push(cpuMs(d.child.pid));
   await d.close();
@@ -96,7 +98,7 @@ for (let i = 0; i < 5; i++) {
 heartbeats.sort((a, b) => a - b);
 heartbeatCpu.sort((a, b) => a - b);
 
-const daemon = await startDaemon({ command: process.execPath, args: [pluginPath], reverse });
+const daemon = await startDaemon({ command: process.execPath, args: [...nodeFlags, pluginPath], reverse });
 await daemon.waitForHeartbeat();
 await new Promise((r) => setTimeout(r, 300));
 const idle = rss(daemon.child.pid);
@@ -131,7 +133,7 @@ if (daemon.protocolViolations.length) throw new Error(`protocol violations: ${da
 await daemon.close();
 
 const f = (n, d = 1) => n.toFixed(d);
-console.log(`\n## Plugin runtime over stdio (Node ${process.version}, concurrency ${CONCURRENCY}, ${seconds} s per scenario)\n`);
+console.log(`\n## Plugin runtime over stdio (Node ${process.version}${nodeFlags.length ? ' ' + nodeFlags.join(' ') : ''}, concurrency ${CONCURRENCY}, ${seconds} s per scenario)\n`);
 console.log(`load average at start: ${loadAtStart}; the simulator runs in this process and shares the 2 cores`);
 console.log('');
 console.log('| scenario | invocations/s | p50 ms | p99 ms | chunks/response | plugin CPU µs/invocation |');
