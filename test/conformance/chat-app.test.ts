@@ -29,6 +29,8 @@ import {
   CJK_CHUNKS,
   delayOf,
   EXPLODE_MESSAGE,
+  HUGE_CHUNKS,
+  INDENTED_CHUNKS,
   LONG_CHUNKS,
   MARKERS,
   PLAIN_ANSWER,
@@ -50,6 +52,10 @@ const DEFECTS: Defects = {
   // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
   '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (packages/plugin-sdk-shim/src/express-adapter.ts dispatch; src/host/routes.ts adds no JSON catch-all)',
   '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (packages/plugin-sdk-shim/src/express-adapter.ts dispatch)',
+  // Reverse invocations carry the whole request; the daemon reads plugin stdout lines of at most 5 MiB.
+  '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `app` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/chat-app/run.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
+  // The translator trims the start of every answer, meant for the blank line after </think>.
+  '37d': 'leading whitespace of an answer is dropped ("    def f():" arrives as "def f():"), streaming and not, even when no reasoning preceded it (src/dify/translator.ts emitContent strips /^\\s+/ from the first content unconditionally)',
   // Plugin mode accepts any model name by design; the checklist wants 404 model_not_found.
   '10b': 'an unknown model id is answered 200 (the request runs the endpoint\'s app and echoes the id) instead of 404 model_not_found (src/groups/chat-app/apps.ts resolveApp: "any model name is accepted" in plugin mode)',
 };
@@ -94,6 +100,8 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   else if (query.includes(MARKERS.splitthink)) events = chatStream({ ...o, chunks: SPLIT_THINK_CHUNKS });
   else if (query.includes(MARKERS.think)) events = chatStream({ ...o, chunks: THINK_CHUNKS });
   else if (query.includes(MARKERS.long)) events = chatStream({ ...o, chunks: LONG_CHUNKS });
+  else if (query.includes(MARKERS.huge)) events = chatStream({ ...o, chunks: HUGE_CHUNKS });
+  else if (query.includes(MARKERS.indented)) events = chatStream({ ...o, chunks: INDENTED_CHUNKS });
   else if (query.includes(MARKERS.cjk)) events = chatStream({ ...o, chunks: CJK_CHUNKS });
   else if (query.includes(MARKERS.twotools)) events = chatStream({ ...o, chunks: TWO_TOOL_CHUNKS });
   else if (query.includes(MARKERS.tool)) events = chatStream({ ...o, chunks: TOOL_CHUNKS });
@@ -236,11 +244,12 @@ describe('chat-app: group-specific items', () => {
     const body = JSON.stringify({ model: APP_NAME, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: image } }] }] });
     expect(body.length).toBeGreaterThan(9 * 1024 * 1024);
     expect(body.length).toBeLessThan(10 * 1024 * 1024);
+    const violations = daemon.protocolViolations.length;
     const res = await post(withFiles, '/v1/chat/completions', body);
     const text = await res.text();
     expect({ status: res.status, body: text.slice(0, 300) }).toMatchObject({ status: 200 });
     expect(uploads.at(-1)!.bytes).toBeGreaterThan(7 * 1024 * 1024);
-    expect(daemon.protocolViolations).toEqual([]);
+    expect(daemon.protocolViolations.slice(violations)).toEqual([]);
   });
 
   item(DEFECTS, '14', 'image_url (http and data URI) reaches Dify as a file for a vision app; an app without file input is 400 with param at the part', async () => {

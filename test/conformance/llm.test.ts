@@ -26,7 +26,7 @@ import {
   type Defects,
   type RawResponse,
 } from './harness.js';
-import { CJK_CHUNKS, delayOf, EXPLODE_MESSAGE, LONG_CHUNKS, MARKERS, PLAIN_CHUNKS, PLAIN_USAGE, SPLIT_THINK_CHUNKS, THINK_CHUNKS } from './scenarios.js';
+import { CJK_CHUNKS, delayOf, EXPLODE_MESSAGE, HUGE_CHUNKS, INDENTED_CHUNKS, LONG_CHUNKS, MARKERS, PLAIN_CHUNKS, PLAIN_USAGE, SPLIT_THINK_CHUNKS, THINK_CHUNKS } from './scenarios.js';
 import { sharedConformance } from './shared.js';
 
 /**
@@ -42,6 +42,8 @@ const DEFECTS: Defects = {
   '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (packages/plugin-sdk-shim/src/express-adapter.ts dispatch)',
   // The daemon truncates bodies at 10 MiB; the plugin then sees cut JSON.
   '9b': 'an 11 MiB body answers 400 invalid_json instead of 413: the daemon keeps only the first 10 MiB and the plugin reports the cut JSON as malformed (src/groups/llm/http.ts readJsonBody: a parse failure of a body of exactly 10 MiB means truncation)',
+  // Reverse invocations carry the whole prompt; the daemon reads plugin stdout lines of at most 5 MiB.
+  '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `llm` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/llm/invoke.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
   // Images travel inline in the llm reverse invocation, twice (data + base64_data).
   '9c': 'a ~9.5 MiB body with a data-URI image makes the plugin write a 19.5 MB `llm` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin; the request never answers (src/groups/llm/chat-request.ts imageContent sends the image in both `data` and `base64_data`; no guard on the reverse-invocation line size in packages/plugin-sdk-shim/src/reverse-invocation.ts)',
   '9d': 'same as 9c for an ordinary 2 MiB photo: the `llm` invoke line is ~5.6 MB > 5 MiB, the daemon would SIGKILL the plugin (src/groups/llm/chat-request.ts imageContent duplicates the base64 payload)',
@@ -86,6 +88,8 @@ async function* llmReverse(request: Record<string, any>): AsyncIterable<Record<s
   else if (text.includes(MARKERS.splitthink)) chunks = chunksAnswer(SPLIT_THINK_CHUNKS);
   else if (text.includes(MARKERS.think)) chunks = chunksAnswer(THINK_CHUNKS);
   else if (text.includes(MARKERS.long)) chunks = chunksAnswer(LONG_CHUNKS);
+  else if (text.includes(MARKERS.huge)) chunks = chunksAnswer(HUGE_CHUNKS);
+  else if (text.includes(MARKERS.indented)) chunks = chunksAnswer(INDENTED_CHUNKS);
   else if (text.includes(MARKERS.cjk)) chunks = chunksAnswer(CJK_CHUNKS);
   else if (text.includes(MARKERS.twotools) && request.tools?.length) {
     chunks = streamedToolCalls([

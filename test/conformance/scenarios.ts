@@ -55,6 +55,10 @@ export const MARKERS = {
   slowstart: '#slowstart=',
   /** `#long`: LONG_CHUNKS, a long answer in many small deltas */
   long: '#long',
+  /** `#huge`: HUGE_CHUNKS, a 3 MB answer */
+  huge: '#huge',
+  /** `#indented`: INDENTED_CHUNKS, an answer that starts with whitespace (a code block) */
+  indented: '#indented',
 } as const;
 
 export function delayOf(text: string, marker: string): number | undefined {
@@ -66,3 +70,11 @@ export function delayOf(text: string, marker: string): number | undefined {
 /** `#long`: 4000 small deltas (about 60 KB of text, far more SSE frames than the daemon's 128-chunk queue) */
 export const LONG_CHUNKS = Array.from({ length: 4000 }, (_, i) => ` w${i}`);
 export const LONG_ANSWER = LONG_CHUNKS.join('');
+
+/** `#huge`: a 3 MB answer in 300 deltas of 10 KB (its hex relay would exceed the daemon's 5 MiB line if sent whole) */
+export const HUGE_CHUNKS = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(4, '0')}${'x'.repeat(9995)}\n`);
+export const HUGE_ANSWER = HUGE_CHUNKS.join('');
+
+/** `#indented`: leading whitespace is part of the answer (indented code) */
+export const INDENTED_CHUNKS = ['    def f():', '\n        return 1', '\n'];
+export const INDENTED_ANSWER = INDENTED_CHUNKS.join('');

@@ -31,6 +31,8 @@ import {
   CJK_ANSWER,
   EXPLODE_MESSAGE,
   EXPLODE_PREFIX,
+  HUGE_ANSWER,
+  INDENTED_ANSWER,
   LONG_ANSWER,
   MARKERS,
   PLAIN_ANSWER,
@@ -235,6 +237,18 @@ export function sharedConformance(g: Target): void {
       const ids = got.map(([, id]) => id);
       expect(new Set(ids).size).toBe(ids.length);
     });
+
+    item(D, '9e', 'a 6 MiB text message (a pasted document, under the daemon\'s 10 MiB) is relayed or refused cleanly; never a stdout line over 5 MiB (the daemon SIGKILLs the plugin)', async () => {
+      const violations = g.daemon().protocolViolations.length;
+      const body = JSON.stringify({ model: g.model(), messages: MSG('summarise this: ' + 'lorem ipsum '.repeat(512 * 1024)) });
+      expect(body.length).toBeGreaterThan(6 * 1024 * 1024);
+      const res = await fetch(url('/v1/chat/completions'), { method: 'POST', headers: jsonHeaders(g.key), body, signal: AbortSignal.timeout(4000) }).catch((e: unknown) => e as Error);
+      expect(g.daemon().protocolViolations.slice(violations).map((v) => v.slice(0, 120))).toEqual([]);
+      expect(res).toBeInstanceOf(Response);
+      const r = res as Response;
+      if (r.status !== 200) await expectJsonError(r, r.status);
+      else await r.text();
+    }, 10_000);
 
     item(D, '9a', 'malformed JSON body: 400 error envelope', async () => {
       for (const path of ['/v1/chat/completions', '/v1/responses']) {
@@ -750,6 +764,20 @@ export function sharedConformance(g: Target): void {
       expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
       expect(g.daemon().protocolViolations.length).toBe(dropped);
     });
+
+    item(D, '37d', 'the answer text is relayed verbatim: leading whitespace (an indented code line) is kept, streaming and not', async () => {
+      const { body } = await chatJson({ messages: MSG(`${MARKERS.indented} code`) });
+      expect(body.choices[0].message.content).toBe(INDENTED_ANSWER);
+      expect(textOf(await stream({ messages: MSG(`${MARKERS.indented} code`) }))).toBe(INDENTED_ANSWER);
+    });
+
+    item(D, '37e', 'a 3 MB answer arrives whole (streaming and not) without a stdout line over the daemon\'s 5 MiB limit', async () => {
+      const violations = g.daemon().protocolViolations.length;
+      const { body } = await chatJson({ messages: MSG(`${MARKERS.huge} big`) });
+      expect(body.choices[0].message.content).toBe(HUGE_ANSWER);
+      expect(textOf(await stream({ messages: MSG(`${MARKERS.huge} big`) }))).toBe(HUGE_ANSWER);
+      expect(g.daemon().protocolViolations.slice(violations).map((v) => v.slice(0, 120))).toEqual([]);
+    }, 20_000);
 
     item(D, '37b', 'concurrent streams through one plugin process keep their own chunks (no interleaving across responses)', async () => {
       const kinds = [
