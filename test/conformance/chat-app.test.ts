@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { SimulatedDaemon } from '../daemon/simulator.js';
-import { answerStream, blockingBody, chatErrorMidStream, chatStream, type AppModeName } from '../fakes/dify-apps.js';
+import { answerStream, blockingBody, chatErrorMidStream, chatflowNodeFailureStream, chatStream, workflowNodeFailureStream, type AppModeName } from '../fakes/dify-apps.js';
 import {
   chatPayloads,
   expectJsonError,
@@ -56,6 +56,9 @@ const DEFECTS: Defects = {
   '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `app` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/chat-app/run.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
   // The translator trims the start of every answer, meant for the blank line after </think>.
   '37d': 'leading whitespace of an answer is dropped ("    def f():" arrives as "def f():"), streaming and not, even when no reasoning preceded it (src/dify/translator.ts emitContent strips /^\\s+/ from the first content unconditionally)',
+  // The stream is committed on the first Dify event of any kind; workflow events come before any token.
+  '48/advanced-chat': 'streaming only: a chatflow whose node fails before any answer token (F5b) is answered 200 text/event-stream (role chunk, then data:{"error"}) instead of an HTTP error status; the stream is committed on `workflow_started` (src/groups/chat-app/run.ts runTurn: start() on the first event of any kind; §3.6 of the note says "first event", §9 #48 says "first token"); non-streaming answers a proper error',
+  '48/workflow': 'streaming only: a workflow app whose node fails before any output (F5c) is answered 200 text/event-stream instead of an HTTP error status (src/groups/chat-app/run.ts runTurn commits on `workflow_started`); non-streaming answers a proper error',
   // Plugin mode accepts any model name by design; the checklist wants 404 model_not_found.
   '10b': 'an unknown model id is answered 200 (the request runs the endpoint\'s app and echoes the id) instead of 404 model_not_found (src/groups/chat-app/apps.ts resolveApp: "any model name is accepted" in plugin mode)',
 };
@@ -92,9 +95,13 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   if (query.includes(MARKERS.overflow)) throw difyError('completion_request_error', "[openai] Error: This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens.", 400);
   if (query.includes(MARKERS.difyauth)) throw difyError('unauthorized', 'Access token is invalid', 401);
 
-  let events: Array<Record<string, any>>;
+  let events: Array<Record<string, any>> | undefined;
   const mode = MODE_APPS[request.app_id as string];
-  if (mode) events = answerStream(mode, { ...o, chunks: PLAIN_CHUNKS, query: String(request.query ?? '') }).filter((e) => e.event !== 'ping');
+  if (mode && query.includes('#nodefail') && mode === 'advanced-chat') events = chatflowNodeFailureStream({ ...o, error: 'Code execution failed: division by zero' });
+  else if (mode && query.includes('#nodefail') && mode === 'workflow') events = workflowNodeFailureStream({ ...o, error: 'Code execution failed: division by zero' });
+  else if (mode) events = answerStream(mode, { ...o, chunks: PLAIN_CHUNKS, query: String(request.query ?? '') });
+  // (Dify skips `ping` on the app reverse invocation)
+  if (events) events = events.filter((e) => e.event !== 'ping');
   else if (query.includes('</tool_response>')) events = chatStream({ ...o, chunks: PLAIN_CHUNKS });
   else if (query.includes(MARKERS.explode)) events = chatErrorMidStream({ ...o, message: EXPLODE_MESSAGE });
   else if (query.includes(MARKERS.splitthink)) events = chatStream({ ...o, chunks: SPLIT_THINK_CHUNKS });
@@ -108,7 +115,7 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
   else events = chatStream({ ...o, chunks: PLAIN_CHUNKS });
 
   if (request.response_mode === 'blocking') {
-    // (Dify skips `ping`; a blocking call answers one object)
+    // a blocking call answers one object
     yield blockingBody(mode ?? 'chat', events as never);
     return;
   }
@@ -447,6 +454,23 @@ describe('chat-app: every app mode keeps the stream and object invariants (§9 #
       expect(body.usage.total_tokens).toBeGreaterThan(0);
       const r = await new OpenAI({ baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0 }).responses.create({ model: `dify-${mode}-bot`, input: `mode ${mode} responses` });
       expect(r.output_text).toBe(PLAIN_ANSWER);
+    });
+  }
+
+  for (const mode of ['advanced-chat', 'workflow'] as const) {
+    item(DEFECTS, `48/${mode}`, `${mode} app: a node failure before any answer token is a real HTTP error status with JSON, streaming and not (F5b/F5c)`, async () => {
+      const base = modeFronts.get(mode)!;
+      for (const stream of [false, true]) {
+        const res = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: jsonHeaders(KEY),
+          body: JSON.stringify({ model: `dify-${mode}-bot`, stream, messages: [{ role: 'user', content: `#nodefail ${mode} ${stream}` }] }),
+        });
+        expect({ stream, status: res.status }).toEqual({ stream, status: expect.any(Number) });
+        expect(res.status, `stream:${stream} answered ${res.status} ${res.headers.get('content-type')}`).toBeGreaterThanOrEqual(400);
+        const e = await expectJsonError(res, res.status);
+        expect(e.message).toContain('division by zero');
+      }
     });
   }
 });
