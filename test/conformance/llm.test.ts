@@ -36,10 +36,10 @@ import { sharedConformance } from './shared.js';
 const DEFECTS: Defects = {
   // Routing on the plugin host: the shim's werkzeug router does not collapse `//`; the in-process test
   // harnesses (test/chat-app/harness.ts) collapse slashes themselves, which hides this.
-  '1b': '`/v1//chat/completions` and `//v1/...` answer 404 (packages/plugin-sdk-shim/src/router.ts match / express-adapter.ts dispatch: no slash collapsing on the plugin path)',
+  '1b': '`/v1//chat/completions` and `//v1/...` answer 404 (src/plugin/main.ts starts the runtime without the shim\'s `mergeSlashes` option, so packages/plugin-sdk-shim/src/router.ts keeps werkzeug\'s strict matching)',
   // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
-  '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (packages/plugin-sdk-shim/src/express-adapter.ts dispatch; src/host/routes.ts adds no JSON catch-all)',
-  '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (packages/plugin-sdk-shim/src/express-adapter.ts dispatch)',
+  '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
+  '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
   // The daemon truncates bodies at 10 MiB; the plugin then sees cut JSON.
   '9b': 'an 11 MiB body answers 400 invalid_json instead of 413: the daemon keeps only the first 10 MiB and the plugin reports the cut JSON as malformed (src/groups/llm/http.ts readJsonBody: a parse failure of a body of exactly 10 MiB means truncation)',
   // Reverse invocations carry the whole prompt; the daemon reads plugin stdout lines of at most 5 MiB.
