@@ -87,6 +87,7 @@ async function* llmReverse(request: Record<string, any>): AsyncIterable<Record<s
   if (role === 'tool') chunks = chunksAnswer(PLAIN_CHUNKS);
   else if (text.includes(MARKERS.splitthink)) chunks = chunksAnswer(SPLIT_THINK_CHUNKS);
   else if (text.includes(MARKERS.think)) chunks = chunksAnswer(THINK_CHUNKS);
+  else if (text.includes('#length')) chunks = textAnswer(['It was a dark and'], [5, 4], 'length');
   else if (text.includes(MARKERS.long)) chunks = chunksAnswer(LONG_CHUNKS);
   else if (text.includes(MARKERS.huge)) chunks = chunksAnswer(HUGE_CHUNKS);
   else if (text.includes(MARKERS.indented)) chunks = chunksAnswer(INDENTED_CHUNKS);
@@ -278,6 +279,24 @@ describe('llm: group-specific items', () => {
     expect((pre.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('x-stainless-lang');
     const e = await expectJsonError(await post(main, '/v1/embeddings', { model: 'no-such-embedder', input: 'alpha' }), 404);
     expect(e.code).toBe('model_not_found');
+  });
+
+  item(DEFECTS, '38b', 'a length stop is finish_reason "length" (chat, streaming and not) and response.incomplete with reason max_output_tokens (Responses, §6.2)', async () => {
+    const c = new OpenAI({ baseURL: `${main}/v1`, apiKey: KEY, maxRetries: 0 });
+    const r = await c.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: '#length story' }], max_tokens: 4 });
+    expect(r.choices[0]!.finish_reason).toBe('length');
+    let finish: string | null | undefined;
+    for await (const ch of await c.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: '#length story' }], max_tokens: 4 })) {
+      finish = ch.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('length');
+    const resp = await c.responses.create({ model: MODEL, input: '#length story', max_output_tokens: 4 });
+    expect(resp.status).toBe('incomplete');
+    expect(resp.incomplete_details?.reason).toBe('max_output_tokens');
+    const s = await raw(`${main}/v1/responses`, { method: 'POST', headers: jsonHeaders(KEY), body: JSON.stringify({ model: MODEL, stream: true, input: '#length story', max_output_tokens: 4 }) });
+    const evs = sseEvents(s.text).filter((e) => !e.comment).map((e) => JSON.parse(e.data!));
+    expect(evs.at(-1)!.type).toBe('response.incomplete');
+    expect(evs.at(-1)!.response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
   });
 
   item(DEFECTS, '61', 'embeddings: string and string[] give one item per input, object embedding, index = position, order kept, integer usage', async () => {

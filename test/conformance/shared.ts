@@ -980,6 +980,35 @@ export function sharedConformance(g: Target): void {
       expect(((await items.json()) as any).status).toBe('completed');
     });
 
+    item(D, '67b', 'a Codex-CLI-shaped request (store:false, include, reasoning, text.verbosity, prompt_cache_key, custom/web_search tools next to function tools) streams to response.completed', async () => {
+      const r = await responsesStream({
+        instructions: 'You are a coding agent.',
+        input: [
+          { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<environment_context>cwd=/repo</environment_context>' }] },
+          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'codex hello' }] },
+        ],
+        tools: [
+          { type: 'function', name: 'shell', description: 'Runs a shell command', strict: false, parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } }, required: ['command'], additionalProperties: false } },
+          { type: 'custom', name: 'apply_patch', description: 'Apply a patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } },
+          { type: 'web_search' },
+        ],
+        tool_choice: 'auto',
+        parallel_tool_calls: false,
+        reasoning: { effort: 'medium', summary: 'auto' },
+        store: false,
+        include: ['reasoning.encrypted_content'],
+        prompt_cache_key: 'codex-session-1',
+        text: { verbosity: 'low' },
+        service_tier: 'auto',
+      });
+      expect(r.status).toBe(200);
+      const evs = namedEvents(r);
+      expect(evs.at(-1)!.event).toBe('response.completed');
+      expect(evs.filter((e) => e.event === 'response.output_text.delta').map((e) => e.data.delta).join('')).toBe(PLAIN_ANSWER);
+      const done = evs.filter((e) => e.event === 'response.output_item.done').map((e) => e.data.item.type);
+      expect(done).toContain('message');
+    });
+
     item(D, '68', 'streaming: event: equals data.type, sequence_number 0,1,2..., the §6.2 order, response.completed last, then the body ends', async () => {
       const r = await responsesStream({ input: 'responses stream' });
       expect(r.status).toBe(200);
