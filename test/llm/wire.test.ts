@@ -91,6 +91,8 @@ describe('routing, auth, CORS', () => {
     const content = models.llmRequests.at(-1)!.promptMessages[0]!.content as Array<{ base64_data: string; mime_type: string }>;
     expect(content[0]!.base64_data.length).toBe(image.length - 'data:image/jpeg;base64,'.length);
     expect(content[0]!.mime_type).toBe('image/jpeg');
+    // the payload travels once (Dify reads base64_data; a second copy doubled the daemon line)
+    expect(JSON.stringify(content).length).toBeLessThan(image.length + 1000);
     const tooBig = await fetch(`${host.v1}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: MODEL, pad: 'x'.repeat(33 * 1024 * 1024) }) });
     expect(await errorOf(tooBig)).toMatchObject({ status: 413, type: 'invalid_request_error' });
   });
@@ -309,8 +311,8 @@ describe('what reaches the model', () => {
     expect(res.status).toBe(200);
     expect(models.llmRequests.at(-1)!.promptMessages[0]!.content).toEqual([
       { type: 'text', data: 'Compare' },
-      { type: 'image', data: 'https://img.example/cat.webp?x=1', url: 'https://img.example/cat.webp?x=1', base64_data: '', mime_type: 'image/webp', format: 'webp', detail: 'high' },
-      { type: 'image', data: dataUrl, url: '', base64_data: 'iVBORw0KGgo=', mime_type: 'image/png', format: 'png', detail: 'low' },
+      { type: 'image', url: 'https://img.example/cat.webp?x=1', base64_data: '', mime_type: 'image/webp', format: 'webp', detail: 'high' },
+      { type: 'image', url: '', base64_data: 'iVBORw0KGgo=', mime_type: 'image/png', format: 'png', detail: 'low' },
     ]);
   });
 

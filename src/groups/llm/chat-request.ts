@@ -276,8 +276,10 @@ const EXT_MIME: Record<string, string> = {
 };
 
 /**
- * One image as Dify prompt-message content. Dify versions differ: older ones read `data` (URL or
- * data URL), newer ones `url` / `base64_data` plus `format` and `mime_type`; both are sent.
+ * One image as Dify prompt-message content, sent once: Dify's MultiModalPromptMessageContent reads
+ * `base64_data` (with `mime_type` and `format`) or `url`, and derives its `data` from them; the
+ * daemon's `data` field is for text parts only. Sending the payload twice doubled the invoke line,
+ * and the daemon kills the plugin on a stdout line over 5 MiB.
  */
 function imageContent(url: string, detail: string, param: string): Record<string, unknown> {
   const dataUrl = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(url);
@@ -285,12 +287,12 @@ function imageContent(url: string, detail: string, param: string): Record<string
     const mime = dataUrl[1] || 'image/png';
     if (!dataUrl[2]) throw invalidRequest('Image data URLs must be base64-encoded.', param);
     const format = mime.split('/')[1]?.replace('jpeg', 'jpg') ?? 'png';
-    return { type: 'image', data: url, base64_data: dataUrl[3], url: '', mime_type: mime, format, detail: detailValue(detail) };
+    return { type: 'image', base64_data: dataUrl[3], url: '', mime_type: mime, format, detail: detailValue(detail) };
   }
   if (!/^https?:\/\//i.test(url)) throw invalidRequest('Image URLs must be http(s) or base64 data URLs.', param);
   const ext = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? '';
   const mime = EXT_MIME[ext] ?? 'image/jpeg';
-  return { type: 'image', data: url, url, base64_data: '', mime_type: mime, format: ext && EXT_MIME[ext] ? ext : 'jpg', detail: detailValue(detail) };
+  return { type: 'image', url, base64_data: '', mime_type: mime, format: ext && EXT_MIME[ext] ? ext : 'jpg', detail: detailValue(detail) };
 }
 
 function detailValue(detail: string): string {
