@@ -88,12 +88,22 @@ export function llmRequestBody(request: LlmInvokeRequest): LLMInvokeRequest {
 }
 
 /**
+ * The shim refuses to write an invoke line the daemon would not read (over 5 MiB: the daemon kills
+ * the plugin and every session on it). Matched by name so this does not depend on the shim's class
+ * identity (bundling may load two copies).
+ */
+export function isReverseInvocationTooLarge(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'ReverseInvocationTooLargeError';
+}
+
+/**
  * Reverse-invocation failures arrive as the daemon's error text (`error` event). Keep the text and
  * give it a coarse code; the llm group reads the text for quota / rate-limit / context phrases.
  */
 export function toDifyError(err: unknown): DifyError {
   if (err instanceof DifyError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isReverseInvocationTooLarge(err)) return new DifyError(message || 'reverse invocation too large', 'request_too_large', 413);
   const timedOut = err instanceof Error && /Timeout/.test(err.name);
   return new DifyError(message || 'model invocation failed', timedOut ? 'timeout' : 'model_invoke_error', timedOut ? 504 : 0);
 }
@@ -102,10 +112,11 @@ export function createPluginModelsClient(session: DifySession): ModelsClient {
   return {
     async *invokeLlm(request: LlmInvokeRequest, signal: AbortSignal): AsyncIterable<LlmResultChunk> {
       const body = llmRequestBody(request);
-      const source = request.structuredOutputSchema
-        ? session.invokeLlmStructuredOutput({ ...body, structured_output_schema: request.structuredOutputSchema }, { signal })
-        : session.invokeLlm(body, { signal });
       try {
+        // Inside the try: the shim may refuse the call (line too large) when it is made or on the first read.
+        const source = request.structuredOutputSchema
+          ? session.invokeLlmStructuredOutput({ ...body, structured_output_schema: request.structuredOutputSchema }, { signal })
+          : session.invokeLlm(body, { signal });
         for await (const raw of source) yield normalizeLlmChunk(raw);
       } catch (err) {
         throw toDifyError(err);

@@ -117,6 +117,31 @@ describe('the plugin models client', () => {
     expect(err).toBeInstanceOf(DifyError);
     expect((err as DifyError).message).toMatch(/InvokeRateLimitError/);
   });
+
+  test('the shim refusing an invoke line over 5 MiB: DifyError 413 request_too_large, then a 413 envelope naming the daemon', async () => {
+    // Shaped like the shim's error (matched by name); thrown when the call is made, not on a read.
+    const tooLarge = Object.assign(new Error('llm invoke line of 6291556 bytes exceeds the daemon limit of 5242880'), { name: 'ReverseInvocationTooLargeError' });
+    const session = {
+      invokeLlm: () => {
+        throw tooLarge;
+      },
+      invokeTextEmbedding: async () => {
+        throw tooLarge;
+      },
+    } as unknown as DifySession;
+    const client = createPluginModelsClient(session);
+    const err = await (async () => {
+      for await (const _ of client.invokeLlm(request, new AbortController().signal)) void _;
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DifyError);
+    expect(err).toMatchObject({ code: 'request_too_large', status: 413 });
+    const mapped = modelRuntimeError(err);
+    expect(mapped.status).toBe(413);
+    expect(mapped.body().error).toMatchObject({ code: 'request_too_large', type: 'invalid_request_error' });
+    expect(mapped.body().error.message).toMatch(/too large for the Dify plugin daemon/);
+    const embedErr = await client.embed(LLM_SELECTOR, ['x'], 'document').catch((e: unknown) => e);
+    expect(modelRuntimeError(embedErr).status).toBe(413);
+  });
 });
 
 describe('tool-call chunking styles', () => {

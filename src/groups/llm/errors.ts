@@ -29,6 +29,18 @@ export function modelRuntimeError(err: unknown): OpenAIError {
   const text = `${code} ${message}`;
   const clean = readableMessage(message);
 
+  // The shim refused to write an invoke line over the daemon's 5 MiB stdout limit (src/backend/plugin-models.ts).
+  if (code === 'request_too_large' || status === 413) {
+    return new OpenAIError(
+      413,
+      'The request is too large for the Dify plugin daemon: the prompt (messages and images) is sent to Dify as one message of at most 5 MiB. Send a smaller request (fewer or smaller images, a shorter history).',
+      'invalid_request_error',
+      null,
+      'request_too_large',
+      { 'x-should-retry': 'false' },
+    );
+  }
+
   if (/context_length_exceeded|maximum context length|context (window|length)|too many tokens|prompt is too long|input is too long|exceeds? the (model'?s? )?(maximum|max|context)|token limit/i.test(text)) {
     const msg = /maximum context length/i.test(clean)
       ? clean
