@@ -121,6 +121,41 @@ describe('chat-app plugin under the daemon simulator', () => {
     expect((await bad.json()).error.code).toBe('invalid_api_key');
   });
 
+  test('request bodies at the daemon limit: 10 MiB or more is 413 request_too_large (the daemon may have cut it), not invalid JSON', async () => {
+    const post = (body: string) =>
+      fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' }, body });
+    const calls = daemon.reverseCalls.filter((c) => c.type === 'app').length;
+    const wrap = (n: number) => {
+      const shell = JSON.stringify({ model: 'dify-plugin-bot', messages: [{ role: 'user', content: '' }] });
+      return shell.replace('"content":""', `"content":"${'x'.repeat(n - shell.length)}"`);
+    };
+    // exactly 10 MiB of valid JSON: the daemon passes it whole, but a longer body would look the same
+    const exact = wrap(10 * 1024 * 1024);
+    expect(Buffer.byteLength(exact)).toBe(10485760);
+    for (const body of [exact, wrap(11 * 1024 * 1024)]) {
+      const res = await post(body);
+      expect(res.status).toBe(413);
+      expect(res.headers.get('x-request-id')).toMatch(/\S/);
+      const e = (await res.json()).error;
+      expect(e).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+      expect(e.message).toMatch(/10 MiB/);
+    }
+    // neither reached the app
+    expect(daemon.reverseCalls.filter((c) => c.type === 'app').length).toBe(calls);
+  }, 30_000);
+
+  test('an incoming x-request-id is the response\'s request id; without one each response gets its own', async () => {
+    const headers = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' };
+    const given = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'x-request-id': 'trace-42' }, body: '{"model": ' });
+    expect(given.status).toBe(400);
+    expect(given.headers.get('x-request-id')).toBe('trace-42');
+    const a = await fetch(`${base}/v1/models`, { headers });
+    const b = await fetch(`${base}/v1/models`, { headers });
+    expect(a.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(b.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(a.headers.get('x-request-id')).not.toBe(b.headers.get('x-request-id'));
+  });
+
   test('memory in plugin storage: 10 turns continue one conversation with only the new message', async () => {
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
     const messages: Array<{ role: 'user' | 'assistant'; content: string }> = [];

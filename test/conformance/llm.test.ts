@@ -40,8 +40,6 @@ const DEFECTS: Defects = {
   // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
   '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
   '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
-  // The daemon truncates bodies at 10 MiB; the plugin then sees cut JSON.
-  '9b': 'an 11 MiB body answers 400 invalid_json instead of 413: the daemon keeps only the first 10 MiB and the plugin reports the cut JSON as malformed (src/groups/llm/http.ts readJsonBody: a parse failure of a body of exactly 10 MiB means truncation)',
   // Reverse invocations carry the whole prompt; the daemon reads plugin stdout lines of at most 5 MiB.
   '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `llm` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/llm/invoke.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
   // Images travel inline in the llm reverse invocation, twice (data + base64_data).

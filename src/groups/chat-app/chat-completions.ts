@@ -7,7 +7,7 @@ import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
-import { applyCors, authenticate, readJsonBody, requestId } from './http.js';
+import { authenticate, prepareResponse, readJsonBody } from './http.js';
 import { planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
@@ -104,8 +104,7 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
 }
 
 export async function chatCompletions(req: Request, res: Response): Promise<void> {
-  applyCors(req, res);
-  requestId(res);
+  prepareResponse(req, res);
   try {
     const { ctx, settings, key } = authorize(req, res);
     const parsed = chatRequestSchema.safeParse(await readJsonBody(req));

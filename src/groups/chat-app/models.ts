@@ -2,7 +2,7 @@
 import type { Request, Response } from 'express';
 import { modelNotFound, sendError } from '../../openai/errors.js';
 import { listApps } from './apps.js';
-import { applyCors, requestId } from './http.js';
+import { prepareResponse } from './http.js';
 import { authorize, logUnexpected } from './chat-completions.js';
 
 /** A stable `created` (the Dify apps do not expose one): 2026-01-01. */
@@ -13,8 +13,7 @@ function modelObject(id: string, mode: string): Record<string, unknown> {
 }
 
 export async function listModels(req: Request, res: Response): Promise<void> {
-  applyCors(req, res);
-  requestId(res);
+  prepareResponse(req, res);
   try {
     const { ctx, settings } = authorize(req, res);
     const apps = await listApps(ctx, settings);
@@ -40,8 +39,7 @@ function requestedModelId(req: Request): string {
 }
 
 export async function retrieveModel(req: Request, res: Response): Promise<void> {
-  applyCors(req, res);
-  requestId(res);
+  prepareResponse(req, res);
   try {
     const { ctx, settings } = authorize(req, res);
     const id = requestedModelId(req);

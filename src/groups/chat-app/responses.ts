@@ -15,12 +15,11 @@ import {
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { authorize, CONVERSATION_HEADER, logUnexpected, prepareTurn, runOptions } from './chat-completions.js';
-import { applyCors, readJsonBody, requestId } from './http.js';
+import { prepareResponse, readJsonBody } from './http.js';
 import { runTurn, type AnswerSink } from './run.js';
 
 export async function responses(req: Request, res: Response): Promise<void> {
-  applyCors(req, res);
-  requestId(res);
+  prepareResponse(req, res);
   try {
     const { ctx, settings, key } = authorize(req, res);
     const parsed = responsesRequestSchema.safeParse(await readJsonBody(req));
