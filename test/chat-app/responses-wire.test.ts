@@ -136,13 +136,30 @@ describe('request options', () => {
     expect(unknown.body.error.code).toBe('model_not_found');
   });
 
-  it('plugin style: any model name runs the one app and is echoed; GET /models/<other> is 404', async () => {
+  it('plugin style: the one app answers to model_id, its default id and its app id; any other model is 404 model_not_found', async () => {
     const fake = new FakeDifyApp({ name: 'Helpdesk' });
-    const { app } = buildApp({ app: fake, settings: { model_id: 'helpdesk-v2' } });
+    const { app } = buildApp({ app: fake, settings: { model_id: 'helpdesk-v2', app: { app_id: 'app-helpdesk' } } });
     const send = (model: string) => request(app).post('/v1/chat/completions').set(auth).send({ model, messages: [{ role: 'user', content: 'x' }] });
-    expect((await send('helpdesk-v2')).body.model).toBe('helpdesk-v2');
-    expect((await send('anything-else')).body.model).toBe('anything-else');
-    expect(fake.runs).toHaveLength(2);
+    for (const model of ['helpdesk-v2', 'Helpdesk', 'app-helpdesk']) {
+      const ok = await send(model);
+      expect({ model, status: ok.status }).toEqual({ model, status: 200 });
+      expect(ok.body.model).toBe(model);
+    }
+    expect(fake.runs).toHaveLength(3);
+    for (const model of ['anything-else', 'gpt-4o', 'helpdesk']) {
+      const r = await send(model);
+      expect({ model, status: r.status }).toEqual({ model, status: 404 });
+      expect(r.body.error).toMatchObject({ type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+      expect(r.body.error.message).toContain(model);
+    }
+    // streaming clients get the same HTTP 404, and the Responses API too
+    const s = await request(app).post('/v1/chat/completions').set(auth).send({ model: 'anything-else', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    expect(s.status).toBe(404);
+    expect(s.headers['content-type']).toMatch(/^application\/json/);
+    const rs = await request(app).post('/v1/responses').set(auth).send({ model: 'anything-else', input: 'x' });
+    expect(rs.status).toBe(404);
+    expect(rs.body.error.code).toBe('model_not_found');
+    expect(fake.runs).toHaveLength(3);
     const r = await request(app).get('/v1/models/anything-else').set(auth);
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('model_not_found');

@@ -59,8 +59,6 @@ const DEFECTS: Defects = {
   // The stream is committed on the first Dify event of any kind; workflow events come before any token.
   '48/advanced-chat': 'streaming only: a chatflow whose node fails before any answer token (F5b) is answered 200 text/event-stream (role chunk, then data:{"error"}) instead of an HTTP error status; the stream is committed on `workflow_started` (src/groups/chat-app/run.ts runTurn: start() on the first event of any kind; §3.6 of the note says "first event", §9 #48 says "first token"); non-streaming answers a proper error',
   '48/workflow': 'streaming only: a workflow app whose node fails before any output (F5c) is answered 200 text/event-stream instead of an HTTP error status (src/groups/chat-app/run.ts runTurn commits on `workflow_started`); non-streaming answers a proper error',
-  // Plugin mode accepts any model name by design; the checklist wants 404 model_not_found.
-  '10b': 'an unknown model id is answered 200 (the request runs the endpoint\'s app and echoes the id) instead of 404 model_not_found (src/groups/chat-app/apps.ts resolveApp: "any model name is accepted" in plugin mode)',
 };
 
 const KEY = 'sk-conformance-chat-app';
@@ -248,7 +246,7 @@ describe('chat-app: group-specific items', () => {
 
   item(DEFECTS, '9c', 'a ~10 MiB body with a base64 image is accepted (vision-capable app)', async () => {
     const image = 'data:image/png;base64,' + Buffer.alloc(7 * 1024 * 1024, 7).toString('base64');
-    const body = JSON.stringify({ model: APP_NAME, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: image } }] }] });
+    const body = JSON.stringify({ model: 'dify-vision-bot', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: image } }] }] });
     expect(body.length).toBeGreaterThan(9 * 1024 * 1024);
     expect(body.length).toBeLessThan(10 * 1024 * 1024);
     const violations = daemon.protocolViolations.length;
@@ -262,7 +260,7 @@ describe('chat-app: group-specific items', () => {
   item(DEFECTS, '14', 'image_url (http and data URI) reaches Dify as a file for a vision app; an app without file input is 400 with param at the part', async () => {
     const before = uploads.length;
     const res = await post(withFiles, '/v1/chat/completions', {
-      model: APP_NAME,
+      model: 'dify-vision-bot',
       messages: [
         {
           role: 'user',

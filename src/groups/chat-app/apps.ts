@@ -1,7 +1,7 @@
 /**
  * Which Dify app a request runs and under which model id (openai-compat.md §5.1).
- * Plugin: one app from the app-selector setting, listed under `model_id` or the app's name; any
- * requested model name runs it. Standalone: `ctx.apps()` lists several apps; the `model` field picks one by name.
+ * Plugin: one app from the app-selector setting, listed under `model_id` or the app's name; a
+ * request names it by either or by the app id, any other model is 404. Standalone: `ctx.apps()` lists several apps; the `model` field picks one by name.
  * App info and parameters are cached so `/models` answers even while Dify is slow or down.
  */
 import type { AppHandle, AppInfo, AppParameters } from '../../backend/types.js';
@@ -105,7 +105,19 @@ export async function resolveApp(ctx: EndpointContext, settings: ChatAppSettings
   const handle = ctx.app(settings.app);
   const key = selectorKey(settings.app);
   const info = await appInfo(ctx, handle, key);
-  // Plugin mode: one app per endpoint; any model name reaches it (clients pick names freely, and
-  // there is nothing else it could mean) and is echoed back (openai-compat.md §1.2).
-  return { handle, info, modelId: model || settings.model_id || publicModelId(info.name), key };
+  // Plugin mode: one app per endpoint, reached by the names that mean it (openai-compat.md §9 #10):
+  // the `model_id` setting, the id /v1/models lists by default (from the app's name), the app id.
+  // Anything else is 404 model_not_found, as OpenAI answers, so a typo or a stale model picked in
+  // a client is noticed instead of silently running this app.
+  const advertised = settings.model_id || publicModelId(info.name);
+  const accepted = new Set([advertised, publicModelId(info.name), info.id, appIdOf(settings.app)].filter((id) => id !== ''));
+  if (!accepted.has(model)) throw modelNotFound(model);
+  return { handle, info, modelId: model, key };
+}
+
+/** `{app_id}` of an app-selector value (object or bare id). */
+function appIdOf(selector: unknown): string {
+  if (typeof selector === 'string') return selector;
+  const id = selector && typeof selector === 'object' ? (selector as Record<string, unknown>).app_id : undefined;
+  return typeof id === 'string' ? id : '';
 }
