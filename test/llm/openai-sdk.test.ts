@@ -213,12 +213,22 @@ describe('openai (current line)', () => {
   });
 
   test('models list and retrieve (also without /v1)', async () => {
+    // OpenAI-looking Dify model names are listed dify-prefixed (clients special-case gpt-*, text-embedding-*)
     const page = await client.models.list();
-    expect(page.data.map((m) => m.id)).toEqual([MODEL, 'text-embedding-3-small']);
-    const one = await client.models.retrieve(MODEL);
-    expect(one).toMatchObject({ id: MODEL, object: 'model', owned_by: 'openai' });
+    expect(page.data.map((m) => m.id)).toEqual([`dify-${MODEL}`, 'dify-text-embedding-3-small']);
+    const one = await client.models.retrieve(`dify-${MODEL}`);
+    expect(one).toMatchObject({ id: `dify-${MODEL}`, object: 'model', owned_by: 'openai' });
+    // the bare Dify name still resolves, to the listed object
+    expect((await client.models.retrieve(MODEL)).id).toBe(`dify-${MODEL}`);
     const bare = new OpenAI({ baseURL: host.baseUrl, apiKey: API_KEY, maxRetries: 0 });
-    expect((await bare.models.retrieve('text-embedding-3-small')).id).toBe('text-embedding-3-small');
+    expect((await bare.models.retrieve('text-embedding-3-small')).id).toBe('dify-text-embedding-3-small');
+    // both ids work for requests
+    for (const model of [`dify-${MODEL}`, MODEL]) {
+      const completion = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
+      expect(completion.model).toBe(model);
+    }
+    const embedded = await client.embeddings.create({ model: 'dify-text-embedding-3-small', input: 'listed id' });
+    expect(embedded.data).toHaveLength(1);
     await expect(client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 

@@ -205,8 +205,9 @@ describe('llm plugin under the daemon simulator', () => {
 
   test('models list without /v1, as users paste base URLs both ways', async () => {
     const client = new OpenAI({ baseURL: base, apiKey: API_KEY, maxRetries: 0 });
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual([MODEL, EMBEDDING_SELECTOR.model]);
-    expect((await client.models.retrieve(MODEL)).id).toBe(MODEL);
+    // gpt-* / text-embedding-* names are listed dify-prefixed; the bare name still resolves
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([`dify-${MODEL}`, `dify-${EMBEDDING_SELECTOR.model}`]);
+    expect((await client.models.retrieve(MODEL)).id).toBe(`dify-${MODEL}`);
     // a slash-bearing id reaches the handler (percent-encoded by the SDK) and gets the OpenAI 404
     const missing = (await client.models.retrieve('langgenius/other').catch((e: unknown) => e)) as InstanceType<typeof OpenAI.NotFoundError>;
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);

@@ -116,6 +116,30 @@ describe('routing, auth, CORS', () => {
       await custom.close();
     }
   });
+
+  test('without model_id, OpenAI-looking Dify names are listed dify-prefixed; other names verbatim; both ids answer', async () => {
+    const listed = async (model: string) => {
+      const host = await startLlmHost(models, defaultSettings({ llm: { ...LLM_SELECTOR, model }, text_embedding: '' }));
+      try {
+        const list = (await (await fetch(`${host.v1}/models`, { headers: auth })).json()) as { data: Array<{ id: string }> };
+        const ids = list.data.map((m) => m.id);
+        for (const id of new Set([ids[0]!, model])) {
+          const res = await fetch(`${host.v1}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: id, messages: [{ role: 'user', content: 'hi' }] }) });
+          expect({ id, status: res.status }).toEqual({ id, status: 200 });
+          await res.text();
+        }
+        return ids;
+      } finally {
+        await host.close();
+      }
+    };
+    for (const model of ['gpt-4.1', 'o3-mini', 'o1', 'o4-mini', 'codex-mini-latest', 'gpt-5-codex', 'chatgpt-4o-latest', 'GPT-4o']) {
+      expect(await listed(model)).toEqual([`dify-${model}`]);
+    }
+    for (const model of ['qwen-max', 'claude-sonnet-4', 'deepseek-chat', 'omni-moderation']) {
+      expect(await listed(model)).toEqual([model]);
+    }
+  });
 });
 
 describe('SSE framing', () => {

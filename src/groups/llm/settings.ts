@@ -23,6 +23,19 @@ const settingsSchema = z.object({
   model_id: z.string().nullish(),
 });
 
+/**
+ * Ids that make OpenAI clients switch behaviour (Codex, the Agents SDK and others special-case
+ * gpt-*, the o-series, *codex*, chatgpt-* and OpenAI's embedding names: Responses-only paths,
+ * reasoning parameters, fixed dimensions). A Dify model that carries such a name is listed as
+ * `dify-<name>`; the bare name is still accepted in requests.
+ */
+const OPENAI_LOOKING = /^(gpt-|o1|o3|o4|chatgpt-|text-embedding-)|codex/i;
+
+/** The id clients see for a Dify model name: verbatim, or `dify-`-prefixed when it looks like OpenAI's. */
+export function listedId(modelName: string): string {
+  return OPENAI_LOOKING.test(modelName) ? `dify-${modelName}` : modelName;
+}
+
 export interface LlmSettings {
   apiKey: string;
   llm: ModelSelector;
@@ -56,16 +69,16 @@ export function readSettings(raw: Record<string, unknown>): LlmSettings {
   const result: LlmSettings = {
     apiKey: api_key,
     llm: llm as ModelSelector,
-    llmId: model_id?.trim() || llm.model,
+    llmId: model_id?.trim() || listedId(llm.model),
   };
   if (text_embedding) {
     result.embedding = text_embedding as ModelSelector;
-    result.embeddingId = text_embedding.model;
+    result.embeddingId = listedId(text_embedding.model);
   }
   return result;
 }
 
-/** Accepts the configured id and the bare model name, percent-decoded. */
+/** Accepts the listed id, the bare Dify model name and provider/name (ids arrive percent-decoded). */
 export function matchesModel(requested: string, id: string, selector: ModelSelector): boolean {
   return requested === id || requested === selector.model || requested === `${selector.provider}/${selector.model}`;
 }
