@@ -49,6 +49,19 @@ endpoints:
     prefix: /hooks/chat
     app: support
     settings: { verification: none, response_mode: sync }
+  # every optional setting present but empty (YAML null) or blank: the defaults apply
+  - name: digest-unset
+    group: webhook
+    prefix: /hooks/unset
+    app: digest
+    settings:
+      verification:
+      secret: ${HOOK_SECRET}
+      signature_header:
+      payload_input:
+      input_mapping: ""
+      name_input:
+      response_mode: ""
 `,
   );
   logs = capturedLog();
@@ -118,6 +131,20 @@ describe('webhook on the standalone server', () => {
     expect(await res.json()).toMatchObject({ status: 'succeeded', answer: 'Echo: Build 1138 failed on main' });
     const run = fake.requests.find((r) => r.path === '/v1/chat-messages');
     expect(run?.body?.query).toBe('Build 1138 failed on main');
+  });
+
+  it('settings left empty (null or blank) take their defaults: HMAC on X-Hub-Signature-256, the payload in "payload", sync', async () => {
+    const body = JSON.stringify({ article: { id: 11 } });
+    const res = await post('/hooks/unset/webhook', body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-webhook-response-mode')).not.toBe('async');
+    expect(await res.json()).toMatchObject({ status: 'succeeded' });
+    const run = workflowRuns();
+    expect(run).toHaveLength(1);
+    expect(run[0]!.body?.inputs).toMatchObject({ payload: expect.anything() });
+    // verification defaulted to hmac_sha256: an unsigned delivery is refused
+    const unsigned = await post('/hooks/unset/webhook', body, { 'x-hub-signature-256': '' });
+    expect(unsigned.status).toBe(401);
   });
 
   it('a replay is answered duplicate from the SQLite store', async () => {

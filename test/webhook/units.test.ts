@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryLedger } from '../../src/groups/webhook/deliveries.js';
 import { parsePath, valueAtPath } from '../../src/groups/webhook/inputs.js';
-import { parseInputMapping } from '../../src/groups/webhook/settings.js';
+import { parseInputMapping, readSettings } from '../../src/groups/webhook/settings.js';
 import { decodeSignature, safeEqual } from '../../src/groups/webhook/verify.js';
 import { memoryStore } from './helpers.js';
 
@@ -41,6 +41,30 @@ describe('input_mapping', () => {
     expect(() => parseInputMapping('title')).toThrow(/title/);
     expect(() => parseInputMapping('9x=a')).toThrow(/9x=a/);
     expect(() => parseInputMapping('x=')).toThrow();
+  });
+});
+
+describe('settings: unset is absent, null or blank', () => {
+  const OPTIONAL = ['verification', 'signature_header', 'payload_input', 'input_mapping', 'name_input', 'response_mode'] as const;
+  const defaults = { app: 'a', verification: 'hmac_sha256', secret: 's', signatureHeader: 'X-Hub-Signature-256', payloadInput: 'payload', inputMapping: [], nameInput: '', responseMode: 'sync' };
+
+  it('absent, null and "" all take the defaults', () => {
+    expect(readSettings({ app: 'a', secret: 's' })).toEqual(defaults);
+    expect(readSettings({ app: 'a', secret: 's', ...Object.fromEntries(OPTIONAL.map((k) => [k, null])) })).toEqual(defaults);
+    // payload_input "" keeps its documented meaning: pass no payload
+    expect(readSettings({ app: 'a', secret: 's', ...Object.fromEntries(OPTIONAL.map((k) => [k, ''])) })).toEqual({ ...defaults, payloadInput: '' });
+    expect(readSettings({ app: 'a', secret: 's', ...Object.fromEntries(OPTIONAL.map((k) => [k, '  '])) })).toEqual({ ...defaults, payloadInput: '' });
+  });
+
+  it('secret unset (null or "") with verification none is fine; with a verification it names the problem', () => {
+    for (const secret of [undefined, null, '']) {
+      expect(readSettings({ app: 'a', verification: 'none', secret }).secret).toBe('');
+      expect(() => readSettings({ app: 'a', secret })).toThrow(/no secret is set/);
+    }
+  });
+
+  it('a missing app is still a misconfiguration', () => {
+    for (const app of [undefined, null, '']) expect(() => readSettings({ app, secret: 's' })).toThrow(/check the setting\(s\): app/);
   });
 });
 

@@ -28,18 +28,23 @@ export interface WebhookSettings {
   responseMode: ResponseMode;
 }
 
-const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
+/**
+ * Unset settings arrive as an absent key (standalone config without it), `null` (an empty YAML value,
+ * Dify's stored null) or '' (a cleared form field): all three mean "use the default".
+ */
+const unset = (value: unknown) => (value === null || (typeof value === 'string' && value.trim() === '') ? undefined : value);
+const optionalText = z.preprocess(unset, z.string().trim().optional());
 
 const settingsSchema = z.object({
   app: z.unknown().refine((value) => value !== undefined && value !== null && value !== '', 'required'),
-  verification: z.preprocess(blankToUndefined, z.enum(['none', 'bearer', 'hmac_sha256']).default('hmac_sha256')),
-  secret: z.preprocess(blankToUndefined, z.string().optional()),
+  verification: z.preprocess(unset, z.enum(['none', 'bearer', 'hmac_sha256']).default('hmac_sha256')),
+  secret: z.preprocess(unset, z.string().optional()),
   signature_header: optionalText,
-  payload_input: z.preprocess((value) => (value === undefined || value === null ? undefined : value), z.string().trim().optional()),
+  // '' is meaningful here (documented: "leave empty to pass none"); only absent or null mean the default.
+  payload_input: z.preprocess((value) => (value === null ? undefined : value), z.string().trim().optional()),
   input_mapping: optionalText,
   name_input: optionalText,
-  response_mode: z.preprocess(blankToUndefined, z.enum(['async', 'sync']).default('sync')),
+  response_mode: z.preprocess(unset, z.enum(['async', 'sync']).default('sync')),
 });
 
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
