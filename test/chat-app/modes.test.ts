@@ -93,10 +93,16 @@ describe('app modes', () => {
     expect(r1.headers['x-should-retry']).toBe('false');
     const cf = new FakeDifyApp({ mode: 'advanced-chat', script: () => chatflowNodeFailureStream() });
     const r2 = await request(buildApp({ app: cf }).app).post('/v1/chat/completions').set(auth).send({ ...hi(), stream: true }).buffer(true).parse(textParser);
-    const frames = r2.body.split('\n\n').filter(Boolean);
-    const last = JSON.parse(frames[frames.length - 1].slice(6));
-    expect(last.error.message).toContain('Run failed');
-    expect(r2.body).not.toContain('[DONE]');
+    // a node failed before any token: a streaming client gets the HTTP error too, not 200 + an error event
+    // (the same answer a non-streaming client gets: Dify reports this run as invalid_param, 400)
+    expect(r2.status).toBe(400);
+    expect(r2.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(r2.body).error.message).toContain('Run failed');
+    const r2b = await request(buildApp({ app: cf }).app).post('/v1/chat/completions').set(auth).send(hi());
+    expect({ status: r2b.status, error: r2b.body.error }).toEqual({ status: r2.status, error: JSON.parse(r2.body).error });
+    const r3 = await request(buildApp({ app: wf }).app).post('/v1/responses').set(auth).send({ model: 'm', input: 'hi', stream: true });
+    expect(r3.status).toBe(502);
+    expect(r3.body.error.message).toContain('division by zero');
   });
 
   it('legacy builds (spaced JSON objects, no from_variable_selector) and message_replace', async () => {
@@ -158,6 +164,21 @@ describe('stream lifecycle', () => {
     const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ ...hi(), stream: true }) });
     expect(res.status).toBe(200);
     const text = await res.text();
+    expect(text.indexOf(': keepalive')).toBeLessThan(text.indexOf('You said'));
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('a chatflow slow to its first token: not committed on workflow events, but headers and keepalives go out after the keepalive interval', async () => {
+    // workflow_started and node_started arrive at once, then 450 ms until the first token
+    const fake = new FakeDifyApp({ mode: 'advanced-chat', stallAfter: 2, stallMs: 450 });
+    h = await startHarness({ app: fake, settings: { keepalive_ms: 100, first_event_wait_ms: null } });
+    const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ ...hi(), stream: true }) });
+    expect(res.status).toBe(200);
+    // the conversation id seen on the workflow events goes out with the (later) headers
+    expect(res.headers.get('x-dify-conversation-id')).toBe(fake.runs[0]!.conversationId);
+    const text = await res.text();
+    // headers and keepalives came during the silence before the first token
+    expect(text.indexOf(': keepalive')).toBeGreaterThan(0);
     expect(text.indexOf(': keepalive')).toBeLessThan(text.indexOf('You said'));
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });

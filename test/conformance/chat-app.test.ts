@@ -56,9 +56,6 @@ const DEFECTS: Defects = {
   '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `app` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/chat-app/run.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
   // The translator trims the start of every answer, meant for the blank line after </think>.
   '37d': 'leading whitespace of an answer is dropped ("    def f():" arrives as "def f():"), streaming and not, even when no reasoning preceded it (src/dify/translator.ts emitContent strips /^\\s+/ from the first content unconditionally)',
-  // The stream is committed on the first Dify event of any kind; workflow events come before any token.
-  '48/advanced-chat': 'streaming only: a chatflow whose node fails before any answer token (F5b) is answered 200 text/event-stream (role chunk, then data:{"error"}) instead of an HTTP error status; the stream is committed on `workflow_started` (src/groups/chat-app/run.ts runTurn: start() on the first event of any kind; §3.6 of the note says "first event", §9 #48 says "first token"); non-streaming answers a proper error',
-  '48/workflow': 'streaming only: a workflow app whose node fails before any output (F5c) is answered 200 text/event-stream instead of an HTTP error status (src/groups/chat-app/run.ts runTurn commits on `workflow_started`); non-streaming answers a proper error',
 };
 
 const KEY = 'sk-conformance-chat-app';

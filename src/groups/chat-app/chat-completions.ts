@@ -5,7 +5,7 @@ import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
 import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
-import { SseWriter } from '../../openai/sse.js';
+import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
 import { planTurn } from './plan.js';
@@ -97,7 +97,9 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
     emulateTools: p.emulateTools,
     toolNames: p.toolNames,
     store: p.store,
-    firstEventWaitMs: p.settings.first_event_wait_ms ?? 3000,
+    // Until the first answer token the response stays uncommitted (a failure is still an HTTP
+    // error); a slow app gets its headers and keepalives when the keepalive interval passes.
+    commitWaitMs: p.settings.first_event_wait_ms ?? p.settings.keepalive_ms ?? DEFAULT_KEEPALIVE_MS,
     ...(p.settings.files_base_url ? { filesBaseUrl: p.settings.files_base_url } : {}),
     log: p.ctx.log,
   };

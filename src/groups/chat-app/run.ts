@@ -3,9 +3,13 @@
  * Responses stream, Responses object). The sink decides the wire format; this decides the order:
  * start (headers) -> reasoning/content/tool calls -> finish or fail.
  *
- * Errors before the first upstream event are thrown (the caller answers with an HTTP error);
- * after the sink started they go to `sink.fail`. Streaming clients get a streamed upstream run (a
- * client disconnect stops it); see `upstreamStreaming` for the others.
+ * The response is committed (`sink.start`: for a stream, status 200 and headers) on the first
+ * answer delta (content, reasoning, tool call, moderation replacement), on a successful end, or when
+ * `commitWaitMs` passes first (a slow app: the client gets headers and keepalives). Workflow and
+ * node events do not commit it: a chatflow/workflow node that fails before any token is still an
+ * HTTP error (openai-compat.md §9 #48). Errors before the commit are thrown as OpenAIError/DifyError
+ * (the caller answers with an HTTP error); after it they go to `sink.fail`. Streaming clients get a
+ * streamed upstream run (a client disconnect stops it); see `upstreamStreaming` for the others.
  */
 import type { AppHandle, AppInfo } from '../../backend/types.js';
 import { DifyError } from '../../backend/types.js';
@@ -13,11 +17,12 @@ import { conversationIdOf, type DifyEvent } from '../../dify/events.js';
 import { DifyTranslator, type ReasoningOutput, type TranslatorError } from '../../dify/translator.js';
 import type { ConversationStore } from '../../memory/conversation-store.js';
 import { toOpenAIUsage, newToolCallId, type FinishReason, type OpenAIUsage } from '../../openai/chat-chunks.js';
+import { fromStreamError, type OpenAIError } from '../../openai/errors.js';
 import { ToolCallParser } from '../../openai/tool-emulation.js';
 import { rememberTurn, type TurnPlan } from './plan.js';
 
 export interface AnswerSink {
-  /** Called once before anything else: the first upstream event arrived, or the wait bound passed. */
+  /** Called once before anything else: the first answer delta or the end arrived, or the wait bound passed. */
   start(meta: { conversationId: string | undefined }): void;
   reasoning(text: string): void;
   content(text: string): void;
@@ -45,8 +50,8 @@ export interface RunOptions {
    * body, far cheaper to relay) except where Dify requires streaming (agent apps).
    */
   upstreamStreaming: boolean;
-  /** How long to wait for the first upstream event before committing the response anyway. */
-  firstEventWaitMs: number;
+  /** How long the response may stay uncommitted while no answer delta has arrived (then it is committed anyway). */
+  commitWaitMs: number;
   filesBaseUrl?: string;
   log?: { warn(obj: unknown, msg?: string): void };
 }
@@ -58,57 +63,47 @@ export interface RunResult {
   failed: boolean;
 }
 
-const FIRST_EVENT_TIMEOUT = Symbol('first-event-timeout');
-
-/** Starts the run and waits for its first event (errors before it are thrown). */
-async function openRun(
-  handle: AppHandle,
-  request: TurnPlan['request'],
-  signal: AbortSignal,
-  waitMs: number,
-  onSlow: () => void,
-  streaming: boolean,
-): Promise<{ it: AsyncIterator<DifyEvent>; first: IteratorResult<DifyEvent> }> {
-  const it = handle.run({ ...request, streaming }, signal)[Symbol.asyncIterator]();
-  const firstP = it.next();
-  let timer: NodeJS.Timeout | undefined;
-  const slow = new Promise<typeof FIRST_EVENT_TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(FIRST_EVENT_TIMEOUT), waitMs);
-  });
+export async function runTurn(o: RunOptions): Promise<RunResult> {
+  let started = false;
+  /** The conversation id: the one continued, then the one the events show (it goes out with the headers). */
+  let conversationId = o.plan.request.conversationId;
+  const commit = () => {
+    if (started) return;
+    started = true;
+    clearTimeout(commitTimer);
+    o.sink.start({ conversationId });
+  };
+  const commitTimer = setTimeout(commit, o.commitWaitMs);
   try {
-    const r = await Promise.race([firstP, slow]);
-    if (r === FIRST_EVENT_TIMEOUT) {
-      onSlow();
-      return { it, first: await firstP };
-    }
-    return { it, first: r };
+    return await answerTurn(o, () => started, commit, (id) => {
+      conversationId = id;
+    });
   } finally {
-    clearTimeout(timer);
+    clearTimeout(commitTimer);
   }
 }
 
-export async function runTurn(o: RunOptions): Promise<RunResult> {
-  const { sink, plan } = o;
-  let started = false;
-  const start = (conversationId: string | undefined) => {
-    if (started) return;
-    started = true;
-    sink.start({ conversationId });
-  };
+/** An app failure reported before the response was committed: an HTTP error, as for a non-streaming client. */
+function uncommittedFailure(e: TranslatorError): OpenAIError {
+  return fromStreamError(e.code, e.message, e.status);
+}
 
-  let opened: Awaited<ReturnType<typeof openRun>>;
+async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () => void, sawConversation: (id: string) => void): Promise<RunResult> {
+  const { sink, plan } = o;
+  const it = o.handle.run({ ...plan.request, streaming: o.upstreamStreaming }, o.signal)[Symbol.asyncIterator]();
+  let first: IteratorResult<DifyEvent>;
   try {
-    opened = await openRun(o.handle, plan.request, o.signal, o.firstEventWaitMs, () => start(plan.request.conversationId), o.upstreamStreaming);
+    first = await it.next();
   } catch (err) {
     // A stored conversation Dify no longer knows (deleted, expired): start over, seeded with the history.
-    if (!started && plan.fallback && err instanceof DifyError && (err.status === 404 || err.code === 'not_found')) {
+    if (!isStarted() && plan.fallback && err instanceof DifyError && (err.status === 404 || err.code === 'not_found')) {
       o.log?.warn({ code: err.code }, 'stored Dify conversation is gone; starting a new one');
       plan.request = plan.fallback;
       delete plan.fallback;
       plan.continued = false;
-      return runTurn(o);
+      return answerTurn(o, isStarted, commit, sawConversation);
     }
-    if (!started) throw err;
+    if (!isStarted()) throw err;
     const e = err instanceof DifyError ? { code: err.code, message: err.message, status: err.status } : { code: 'upstream_error', message: 'The Dify app failed to start.', status: 502 };
     sink.fail(e);
     return { conversationId: undefined, content: '', toolCalls: [], failed: true };
@@ -122,9 +117,11 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
       if (p.type === 'content') {
         if (p.text !== '') {
           content += p.text;
+          commit();
           sink.content(p.text);
         }
       } else {
+        commit();
         const call = { index: toolCalls.length, id: p.id || newToolCallId(), name: p.name, arguments: p.arguments };
         toolCalls.push({ id: call.id, name: call.name, arguments: call.arguments });
         sink.toolCall(call);
@@ -137,31 +134,38 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
         ? (text) => emitPieces(parser.push(text))
         : (text) => {
             content += text;
+            commit();
             sink.content(text);
           },
-      reasoning: (text) => sink.reasoning(text),
+      reasoning: (text) => {
+        commit();
+        sink.reasoning(text);
+      },
       replace: (text) => {
         content = text;
+        commit();
         sink.replace(text);
       },
     },
     { mode: o.info.mode, reasoningOutput: o.reasoningOutput, ...(o.filesBaseUrl ? { filesBaseUrl: o.filesBaseUrl } : {}) },
   );
 
-  const { it } = opened;
-  let result = opened.first;
+  let result = first;
   let aborted = false;
+  const push = (ev: DifyEvent) => {
+    const id = conversationIdOf(ev);
+    if (id) sawConversation(id);
+    translator.push(ev);
+  };
   try {
-    // Headers (with the conversation id) go out before the first delta is written.
-    start((result.done ? undefined : conversationIdOf(result.value)) ?? plan.request.conversationId);
-    if (!result.done) translator.push(result.value);
+    if (!result.done) push(result.value);
     while (!result.done && !translator.complete) {
       if (o.signal.aborted) {
         aborted = true;
         break;
       }
       result = await it.next();
-      if (!result.done) translator.push(result.value);
+      if (!result.done) push(result.value);
     }
   } catch (err) {
     if (o.signal.aborted) aborted = true;
@@ -180,10 +184,12 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
   translator.finish();
   if (parser) emitPieces(parser.finish());
   if (translator.error) {
+    if (!isStarted()) throw uncommittedFailure(translator.error);
     sink.fail(translator.error);
     return { conversationId: translator.conversationId, content, toolCalls, failed: true };
   }
   const usage = toOpenAIUsage(translator.usage);
+  commit();
   sink.finish(toolCalls.length > 0 ? 'tool_calls' : 'stop', usage);
 
   const conversationId = translator.conversationId;

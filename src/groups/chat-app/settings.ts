@@ -22,7 +22,10 @@ export const chatAppSettingsSchema = z.looseObject({
     .catch('reasoning_content')
     .transform((v) => v ?? 'reasoning_content'),
   strip_platform_metadata: bool(false),
-  /** Test/tuning knobs (not in the YAML): keepalive interval and first-event wait. */
+  /**
+   * Test/tuning knobs (not in the YAML): keepalive interval, and how long a response may stay
+   * uncommitted before the first answer token (default: the keepalive interval).
+   */
   keepalive_ms: z.coerce.number().positive().nullish(),
   first_event_wait_ms: z.coerce.number().nonnegative().nullish(),
   /** Base for relative Dify file URLs in message_file events. */
