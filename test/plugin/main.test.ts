@@ -35,7 +35,7 @@ describe('dist/plugin.mjs from the repo root', () => {
     const headers = { Authorization: 'Bearer sk-test' };
     const v1 = await daemon.invoke({ method: 'GET', path: '/v1/models', headers, settings: llmSettings });
     expect(v1.status).toBe(200);
-    expect(JSON.parse(v1.body.toString())).toMatchObject({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] });
+    expect(JSON.parse(v1.body.toString())).toMatchObject({ object: 'list', data: [{ id: 'dify-gpt-4o-mini', object: 'model' }] }); // gpt-* names are listed dify-prefixed (conformance #60)
     const bare = await daemon.invoke({ method: 'GET', path: '/models', headers, settings: llmSettings });
     expect(bare.status).toBe(200);
     expect(bare.body.toString()).toBe(v1.body.toString());
