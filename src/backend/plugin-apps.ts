@@ -38,6 +38,11 @@ export function appIdOf(selector: unknown): string {
  */
 export function difyErrorFromInvocation(err: unknown): DifyError {
   if (err instanceof DifyError) return err;
+  // The shim refused to write an invoke line over the daemon's 5 MiB stdout line limit (the daemon
+  // would kill the plugin): the request is too large to pass to Dify, nothing upstream failed.
+  if ((err as { name?: unknown } | null)?.name === 'ReverseInvocationTooLargeError') {
+    return new DifyError((err as Error).message || 'The request is too large to pass to Dify.', 'request_too_large', 413);
+  }
   const raw = err instanceof Error ? err.message : String(err);
   const json = /\{[^{}]*"code"\s*:\s*"[^"]+"[^{}]*\}/.exec(raw);
   if (json) {

@@ -80,6 +80,26 @@ describe('plugin app handle', () => {
   });
 });
 
+describe('reverse invocations too large for the daemon', () => {
+  it('the shim refusing an invoke line over 5 MiB becomes DifyError request_too_large 413, before any event', async () => {
+    // shaped like the shim's ReverseInvocationTooLargeError (matched by name)
+    const refusal = Object.assign(new Error('the app invocation is 6291456 bytes; the daemon reads lines of at most 5242880 bytes'), { name: 'ReverseInvocationTooLargeError' });
+    const refusing = session({
+      invokeApp: () =>
+        (async function* () {
+          throw refusal;
+        })(),
+    });
+    const h = createPluginAppHandle(refusing, 'app-9', log);
+    const err = await collect(h.run({ query: 'q'.repeat(100), inputs: {}, user: 'u', streaming: true }, new AbortController().signal)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DifyError);
+    expect(err).toMatchObject({ code: 'request_too_large', status: 413 });
+    // the name decides, whatever words the message uses ("invalid" and "timeout" have their own rules)
+    const worded = Object.assign(new Error('invalid: timeout while sizing'), { name: 'ReverseInvocationTooLargeError' });
+    expect(difyErrorFromInvocation(worded)).toMatchObject({ code: 'request_too_large', status: 413 });
+  });
+});
+
 describe('plugin app handle with the real fetch_app answer (parameters only)', () => {
   it('names the app from its id, learns the mode from the first run, retries a workflow with its text input', async () => {
     const calls: Array<Record<string, any>> = [];

@@ -150,6 +150,23 @@ describe('chat completions on the wire', () => {
     expect(res.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null });
   });
 
+  it('a request too large for the plugin daemon is 413 request_too_large saying so, streaming or not, chat and Responses', async () => {
+    const fake = new FakeDifyApp({ script: () => new DifyError('the app invocation is 6291456 bytes', 'request_too_large', 413) });
+    const { app } = buildApp({ app: fake });
+    const answers = [
+      await request(app).post('/v1/chat/completions').set(auth).send(hi),
+      await request(app).post('/v1/chat/completions').set(auth).send({ ...hi, stream: true }),
+      await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'hi', stream: true }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(413);
+      expect(res.headers['content-type']).toMatch(/application\/json/);
+      expect(res.headers['x-should-retry']).toBe('false');
+      expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+      expect(res.body.error.message).toMatch(/too large for the Dify plugin daemon/);
+    }
+  });
+
   it.each([
     [PRE_STREAM_ERRORS.inputRequired, 400, 'invalid_request_error'],
     [PRE_STREAM_ERRORS.quotaExceeded, 429, 'insufficient_quota'],

@@ -7,6 +7,7 @@ import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
+import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
 import { planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
@@ -137,7 +138,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
       await runTurn(runOptions(prepared, signal, sink, false));
     }
   } catch (err) {
-    if (!res.headersSent) sendError(res, err);
+    if (!res.headersSent) sendError(res, chatAppError(err));
     else if (!res.writableEnded) res.end();
     logUnexpected(res, err);
   }

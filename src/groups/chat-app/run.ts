@@ -18,6 +18,7 @@ import { DifyTranslator, type ReasoningOutput, type TranslatorError } from '../.
 import type { ConversationStore } from '../../memory/conversation-store.js';
 import { toOpenAIUsage, newToolCallId, type FinishReason, type OpenAIUsage } from '../../openai/chat-chunks.js';
 import { fromStreamError, type OpenAIError } from '../../openai/errors.js';
+import { isTooLargeCode, tooLargeForDaemon } from './errors.js';
 import { ToolCallParser } from '../../openai/tool-emulation.js';
 import { rememberTurn, type TurnPlan } from './plan.js';
 
@@ -85,6 +86,7 @@ export async function runTurn(o: RunOptions): Promise<RunResult> {
 
 /** An app failure reported before the response was committed: an HTTP error, as for a non-streaming client. */
 function uncommittedFailure(e: TranslatorError): OpenAIError {
+  if (isTooLargeCode(e.code)) return tooLargeForDaemon();
   return fromStreamError(e.code, e.message, e.status);
 }
 
