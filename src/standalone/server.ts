@@ -208,6 +208,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       apps: () => apps,
       store,
       baseUrl: endpoint.prefix,
+      // A standalone process outlives its responses: work may go on after one is finished (webhook async mode).
+      backgroundWork: true,
     };
     for (const route of routes) {
       const rule = endpoint.prefix + (route.rule === '/' && endpoint.prefix ? '/' : route.rule);

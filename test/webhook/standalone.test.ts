@@ -99,11 +99,9 @@ describe('webhook on the standalone server', () => {
     expect(workflowRuns()).toHaveLength(1);
   });
 
-  it('async: 202 with our run id; the outcome is logged under it', async (ctx) => {
+  it('async: 202 with our run id; the outcome is logged under it', async () => {
     const res = await post('/hooks/async/webhook', JSON.stringify({ article: { id: 9 } }));
-    if (res.headers.get('x-webhook-response-mode') === 'sync') {
-      ctx.skip(); // the standalone host does not declare backgroundWork yet: async runs as sync there
-    }
+    expect(res.headers.get('x-webhook-response-mode')).not.toBe('sync');
     expect(res.status).toBe(202);
     const answer = (await res.json()) as { status: string; run_id: string };
     expect(answer).toEqual({ status: 'accepted', run_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
@@ -111,9 +109,9 @@ describe('webhook on the standalone server', () => {
     expect(done).toMatchObject({ run_id: answer.run_id, status: 'succeeded' });
   });
 
-  it('async: the answer does not wait for a workflow that is still streaming', async (ctx) => {
+  it('async: the answer does not wait for a workflow that is still streaming', async () => {
     const probe = await post('/hooks/async/webhook', JSON.stringify({ probe: true }));
-    if (probe.headers.get('x-webhook-response-mode') === 'sync') ctx.skip();
+    expect(probe.headers.get('x-webhook-response-mode')).not.toBe('sync');
     await logs.waitFor('webhook run finished');
     // Hold the workflow open after its first delta.
     fake.script({ hangAfterFirst: true });
