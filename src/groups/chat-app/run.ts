@@ -90,7 +90,7 @@ function uncommittedFailure(e: TranslatorError): OpenAIError {
   return fromStreamError(e.code, e.message, e.status);
 }
 
-async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () => void, sawConversation: (id: string) => void): Promise<RunResult> {
+async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () => void, sawConversation: (id: string | undefined) => void): Promise<RunResult> {
   const { sink, plan } = o;
   const it = o.handle.run({ ...plan.request, streaming: o.upstreamStreaming }, o.signal)[Symbol.asyncIterator]();
   let first: IteratorResult<DifyEvent>;
@@ -103,6 +103,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
       plan.request = plan.fallback;
       delete plan.fallback;
       plan.continued = false;
+      sawConversation(plan.request.conversationId);
       return answerTurn(o, isStarted, commit, sawConversation);
     }
     if (!isStarted()) throw err;
