@@ -333,11 +333,9 @@ export class DifyTranslator {
   }
 
   private emitContent(text: string): void {
-    if (this.contentChars === 0) {
-      // Reasoning models put "\n\n" between </think> and the answer: not part of the answer.
-      text = text.replace(/^\s+/, '');
-      if (text === '') return;
-    }
+    // Verbatim: the whitespace after a closing </think> is already dropped by the ReasoningSplitter;
+    // an answer's own leading whitespace (an indented code line) is part of the answer.
+    if (text === '') return;
     this.contentChars += text.length;
     this.sink.content(text);
   }

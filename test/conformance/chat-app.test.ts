@@ -52,10 +52,6 @@ const DEFECTS: Defects = {
   // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
   '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
   '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
-  // Reverse invocations carry the whole request; the daemon reads plugin stdout lines of at most 5 MiB.
-  '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `app` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard before the reverse invocation: src/groups/chat-app/run.ts / packages/plugin-sdk-shim/src/reverse-invocation.ts; a 413 would be the clean answer)',
-  // The translator trims the start of every answer, meant for the blank line after </think>.
-  '37d': 'leading whitespace of an answer is dropped ("    def f():" arrives as "def f():"), streaming and not, even when no reasoning preceded it (src/dify/translator.ts emitContent strips /^\\s+/ from the first content unconditionally)',
 };
 
 const KEY = 'sk-conformance-chat-app';
