@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { LineSplitter } from '../../packages/plugin-sdk-shim/src/ndjson.js';
-import { DaemonCore, type InvokeOptions, type InvokeRequest, type InvokeResult, type ResponseOutput, type ReverseHandlers } from './daemon-core.js';
+import { DaemonCore, MAX_LINE_BYTES, type InvokeOptions, type InvokeRequest, type InvokeResult, type ResponseOutput, type ReverseHandlers } from './daemon-core.js';
 import { MAX_REQUEST_BODY } from './go-request.js';
 
 export type { ReverseHandlers, InvokeRequest, InvokeResult, InvokeOptions } from './daemon-core.js';
@@ -69,7 +69,11 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<SimulatedDa
     if (stdinOpen && !child.stdin!.destroyed) child.stdin!.write(line);
   }, opts.reverse);
   if (opts.storageQuota !== undefined) core.storageQuota = opts.storageQuota;
-  const splitter = new LineSplitter((line) => core.handleLine(line));
+  const splitter = new LineSplitter((line) => {
+    core.handleLine(line);
+    // the daemon's bufio.Scanner fails on a line over its limit: the stdout loop ends, the plugin is killed
+    if (line.length > MAX_LINE_BYTES) child.kill('SIGKILL');
+  });
   child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
   let stderr = '';
   child.stderr!.setEncoding('utf8');

@@ -258,6 +258,50 @@ describe('reverse invocation', () => {
   });
 });
 
+describe('line limit (the daemon kills the plugin on a stdout line over 5 MiB)', () => {
+  const bigLine = (body: Record<string, unknown>) =>
+    daemon.invoke({ method: 'POST', path: '/big-line', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+  test('a reverse invocation over the limit is not sent: ReverseInvocationTooLargeError with size and limit, the process lives on', async () => {
+    const callsBefore = daemon.reverseCalls.length;
+    const res = await bigLine({ size: 5 * 1024 * 1024 });
+    expect(res.status).toBe(413);
+    const err = JSON.parse(res.body.toString());
+    expect(err).toMatchObject({ name: 'ReverseInvocationTooLargeError', isError: true, limit: 5 * 1024 * 1024 - 64 * 1024 });
+    expect(err.size).toBeGreaterThan(5 * 1024 * 1024);
+    expect(err.message).toContain(String(err.size));
+    expect(err.message).toContain(String(err.limit));
+    expect(err.message).not.toContain('qqqq');
+    expect(daemon.reverseCalls.length).toBe(callsBefore);
+    expect(daemon.child.exitCode).toBeNull();
+    expect((await daemon.invoke({ method: 'GET', path: '/ping' })).status).toBe(200);
+  });
+
+  test('a reverse invocation just under the limit is sent', async () => {
+    const res = await bigLine({ size: 4 * 1024 * 1024 });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ sent: true });
+    expect(daemon.reverseCalls.at(-1)!.request['query']).toHaveLength(4 * 1024 * 1024);
+  });
+
+  test('a 6 MiB console.log becomes a shortened log event, not a fatal line', async () => {
+    const res = await bigLine({ kind: 'log', size: 6 * 1024 * 1024 });
+    expect(res.status).toBe(200);
+    const log = daemon.logs.findLast((l) => l.message.startsWith('xxxx'))!;
+    expect(log.message.length).toBeLessThan(100 * 1024);
+    expect(log.message).toMatch(/characters cut\]$/);
+    expect(daemon.child.exitCode).toBeNull();
+  });
+
+  test('a response head over the limit fails that session only', async () => {
+    const res = await bigLine({ kind: 'header', size: 6 * 1024 * 1024 });
+    expect(res.status).toBe(500);
+    expect(res.error?.message).toMatch(/exceeds the \d+-byte line limit/);
+    expect((await daemon.invoke({ method: 'GET', path: '/ping' })).status).toBe(200);
+    expect(daemon.protocolViolations).toEqual([]);
+  });
+});
+
 describe('hostile input', () => {
   test('bad hex -> session error then end; the runtime keeps serving', async () => {
     const res = await daemon.invoke({ method: 'GET', path: '/' }, { rawHex: 'zz12' });

@@ -1,4 +1,5 @@
 // Runtime settings from the environment, with the Python SDK's names and defaults.
+import { DAEMON_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES, MIN_MAX_LINE_BYTES } from './protocol.js';
 
 export interface RuntimeConfig {
   installMethod: 'local' | 'remote' | 'serverless';
@@ -8,6 +9,8 @@ export interface RuntimeConfig {
   reconnectDelayMs: number;
   reconnectAttempts: number;
   shutdownGraceMs: number;
+  /** PLUGIN_RUNTIME_MAX_LINE_BYTES: the longest stdout line written (default 5 MiB minus 64 KiB) */
+  maxLineBytes: number;
 }
 
 function seconds(value: string | undefined, fallback: number): number {
@@ -35,6 +38,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
   }
   const delay = Number(env['REMOTE_INSTALL_RECONNECT_DELAY_MS']);
   const grace = Number(env['SHUTDOWN_GRACE_MS']);
+  const maxLine = Number(env['PLUGIN_RUNTIME_MAX_LINE_BYTES']);
   return {
     installMethod,
     heartbeatIntervalMs: seconds(env['HEARTBEAT_INTERVAL'], 10),
@@ -43,5 +47,7 @@ export function readConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     reconnectDelayMs: Number.isFinite(delay) && delay >= 0 && env['REMOTE_INSTALL_RECONNECT_DELAY_MS'] ? delay : 5000,
     reconnectAttempts: 3,
     shutdownGraceMs: Number.isFinite(grace) && grace >= 0 && env['SHUTDOWN_GRACE_MS'] ? grace : 2000,
+    maxLineBytes:
+      env['PLUGIN_RUNTIME_MAX_LINE_BYTES'] && Number.isInteger(maxLine) && maxLine >= MIN_MAX_LINE_BYTES ? Math.min(maxLine, DAEMON_MAX_LINE_BYTES) : DEFAULT_MAX_LINE_BYTES,
   };
 }

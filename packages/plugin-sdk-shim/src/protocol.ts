@@ -5,6 +5,26 @@ import { z } from 'zod';
 /** Largest raw body slice per `stream` chunk: hex doubles it, the daemon's line limit is 5 MiB. */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
 
+/** The daemon's stdout line limit (PLUGIN_RUNTIME_MAX_BUFFER_SIZE default, plugin-protocol.md §1a.5): a longer line kills the plugin. */
+export const DAEMON_MAX_LINE_BYTES = 5 * 1024 * 1024;
+/** The largest line we write by default: the daemon's limit minus a margin. */
+export const DEFAULT_MAX_LINE_BYTES = DAEMON_MAX_LINE_BYTES - 64 * 1024;
+/** The smallest limit PLUGIN_RUNTIME_MAX_LINE_BYTES may set (a head chunk must still fit). */
+export const MIN_MAX_LINE_BYTES = 64 * 1024;
+/** Free-text fields (log and error messages) are cut to this many UTF-16 units: even fully escaped they stay far below the limit. */
+export const MAX_MESSAGE_CHARS = 64 * 1024;
+
+/** 0 when `line` fits in `limit` bytes, else its UTF-8 size (counted only when it could matter: a UTF-16 unit is at most 3 bytes). */
+export function oversizeBytes(line: string, limit: number): number {
+  if (line.length * 3 <= limit) return 0;
+  const bytes = Buffer.byteLength(line, 'utf8');
+  return bytes > limit ? bytes : 0;
+}
+
+function clipMessage(message: string): string {
+  return message.length <= MAX_MESSAGE_CHARS ? message : `${message.slice(0, MAX_MESSAGE_CHARS)}... [${message.length - MAX_MESSAGE_CHARS} characters cut]`;
+}
+
 const nullableString = z.string().nullish();
 
 /** daemon -> plugin: a `request` (the first message of a session). */
@@ -130,9 +150,9 @@ export function streamChunkLine(sessionId: string, chunk: { status?: number; hea
 export function errorData(errorType: string, message: string, args: Record<string, unknown> = {}): SessionErrorData {
   const kept: Record<string, unknown> = {};
   for (const key of Object.keys(args).slice(0, 10)) kept[key] = args[key];
-  return { error_type: errorType, message, args: kept };
+  return { error_type: errorType, message: clipMessage(message), args: kept };
 }
 
 export function logLine(level: LogLevel, message: string): string {
-  return JSON.stringify({ event: 'log', session_id: null, data: { level, message, timestamp: Date.now() / 1000 } }) + '\n';
+  return JSON.stringify({ event: 'log', session_id: null, data: { level, message: clipMessage(message), timestamp: Date.now() / 1000 } }) + '\n';
 }

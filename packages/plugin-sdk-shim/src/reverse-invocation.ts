@@ -3,7 +3,7 @@
 // correlated by backwards_request_id with any number of calls in flight.
 import { randomUUID } from 'node:crypto';
 import type { BackwardsResponseData } from './protocol.js';
-import { sessionLine } from './protocol.js';
+import { DEFAULT_MAX_LINE_BYTES, oversizeBytes, sessionLine } from './protocol.js';
 
 /** Default idle timeout of one call: the SDK's 250 s (MAX_REQUEST_TIMEOUT overrides, in seconds). */
 export const DEFAULT_REVERSE_TIMEOUT_MS = 250_000;
@@ -22,6 +22,28 @@ export class ReverseInvocationTimeoutError extends ReverseInvocationError {
   override readonly name = 'ReverseInvocationTimeoutError';
 }
 
+/**
+ * The `invoke` line would exceed the daemon's stdout line limit (a longer line kills the plugin
+ * process and every session with it), so it was not sent. Match it by `name`.
+ */
+export class ReverseInvocationTooLargeError extends ReverseInvocationError {
+  override readonly name = 'ReverseInvocationTooLargeError';
+  constructor(
+    invokeType: string,
+    /** bytes of the `invoke` line that was not sent */
+    readonly size: number,
+    /** the line limit in bytes */
+    readonly limit: number,
+  ) {
+    super(`${invokeType} reverse invocation not sent: its message is ${size} bytes, over the ${limit}-byte line limit of the plugin daemon`, invokeType);
+  }
+}
+
+/** The response of the session has finished: the daemon no longer serves its reverse invocations. */
+export class SessionFinishedError extends ReverseInvocationError {
+  override readonly name = 'SessionFinishedError';
+}
+
 export interface InvokeOptions {
   signal?: AbortSignal;
 }
@@ -38,11 +60,13 @@ interface PendingCall {
 export class ReverseChannel {
   private readonly calls = new Map<string, PendingCall>();
   private closedWith: Error | null = null;
+  private refusedWith: Error | null = null;
 
   constructor(
     private readonly sessionId: string,
     private readonly writeLine: (line: string) => void,
     private readonly timeoutMs: number = DEFAULT_REVERSE_TIMEOUT_MS,
+    private readonly maxLineBytes: number = DEFAULT_MAX_LINE_BYTES,
   ) {}
 
   get inFlight(): number {
@@ -52,6 +76,8 @@ export class ReverseChannel {
   /**
    * Sends the invocation now and returns its responses as they arrive. Ends on the daemon's `end`;
    * throws on its `error`, on the idle timeout, and when the signal aborts or the session closes.
+   * A call whose `invoke` line would exceed the line limit is not sent and throws
+   * ReverseInvocationTooLargeError.
    */
   invoke(type: string, request: Record<string, unknown>, options: InvokeOptions = {}): AsyncIterableIterator<unknown> {
     const { signal } = options;
@@ -62,12 +88,17 @@ export class ReverseChannel {
       call.error = error;
       this.settle(id, call);
     };
-    if (this.closedWith) call.error = this.closedWith;
+    if (this.closedWith ?? this.refusedWith) call.error = (this.closedWith ?? this.refusedWith)!;
     else if (signal?.aborted) call.error = abortError(signal);
     else {
-      this.calls.set(id, call);
-      this.armTimer(call, fail);
-      this.writeLine(sessionLine(this.sessionId, 'invoke', { type, backwards_request_id: id, request }));
+      const line = sessionLine(this.sessionId, 'invoke', { type, backwards_request_id: id, request });
+      const size = oversizeBytes(line, this.maxLineBytes);
+      if (size > 0) call.error = new ReverseInvocationTooLargeError(type, size, this.maxLineBytes);
+      else {
+        this.calls.set(id, call);
+        this.armTimer(call, fail);
+        this.writeLine(line);
+      }
     }
     const onAbort = (): void => {
       call.queue = [];
@@ -134,6 +165,11 @@ export class ReverseChannel {
       call.done = true;
       this.settle(data.backwards_request_id, call);
     }
+  }
+
+  /** New calls fail with `reason` (calls in flight go on until close). */
+  refuseNew(reason: Error): void {
+    this.refusedWith ??= reason;
   }
 
   /** The session is over: every call still waiting fails with `reason`. */

@@ -7,6 +7,9 @@
 // `session` does reverse invocation (invokeApp, invokeLlm, invokeLlmStructuredOutput,
 // invokeTextEmbedding, fetchApp, uploadFile, storage.get/set/del/exist, invoke for anything else);
 // every call takes { signal } and fails after MAX_REQUEST_TIMEOUT (default 250 s) without news.
+// A call whose `invoke` line would exceed the daemon's line limit (PLUGIN_RUNTIME_MAX_LINE_BYTES,
+// default 5 MiB minus 64 KiB) is not sent: ReverseInvocationTooLargeError. A call started after the
+// handler ended its response fails with SessionFinishedError.
 // Responses stream back as written (res.write, SSE included); complete bodies leave as one chunk.
 // A handler that throws answers 500 `Internal Server Error: <message>`; no route answers 404
 // `Failed to dispatch endpoint request: ...`. console.* becomes `log` events; stdout is the protocol's.
@@ -36,7 +39,14 @@ export type {
   TextEmbeddingResult,
 } from './session.js';
 export { StorageKeyError, validateStorageKey } from './session.js';
-export { ReverseInvocationError, ReverseInvocationTimeoutError, type InvokeOptions } from './reverse-invocation.js';
+export {
+  ReverseInvocationError,
+  ReverseInvocationTimeoutError,
+  ReverseInvocationTooLargeError,
+  SessionFinishedError,
+  type InvokeOptions,
+} from './reverse-invocation.js';
+export { DAEMON_MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES } from './protocol.js';
 export type { CoalescerOptions } from './body-coalescer.js';
 export type { LogLevel } from './protocol.js';
 export { decodeRawHttpRequest, parseHttpRequest, HttpCodecError, type DecodedRequest } from './http-codec.js';
@@ -82,6 +92,7 @@ export function startPluginRuntime(options: PluginRuntimeOptions): PluginRuntime
   const common = {
     routes: options.routes,
     reverseTimeoutMs: config.reverseTimeoutMs,
+    maxLineBytes: config.maxLineBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     shutdownGraceMs: config.shutdownGraceMs,
     ...(options.coalescer ? { coalescer: options.coalescer } : {}),

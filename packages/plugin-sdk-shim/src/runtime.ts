@@ -9,14 +9,17 @@ import {
   backwardsResponseMessageSchema,
   endLine,
   errorData,
+  DEFAULT_MAX_LINE_BYTES,
+  MAX_CHUNK_BYTES,
   invokeEndpointDataSchema,
+  oversizeBytes,
   requestMessageSchema,
   sessionLine,
   streamChunkLine,
   type BackwardsResponseData,
   type RequestMessage,
 } from './protocol.js';
-import { ReverseChannel, DEFAULT_REVERSE_TIMEOUT_MS } from './reverse-invocation.js';
+import { ReverseChannel, DEFAULT_REVERSE_TIMEOUT_MS, SessionFinishedError } from './reverse-invocation.js';
 import { createDifySession } from './session.js';
 import type { LogSink } from './log.js';
 
@@ -24,6 +27,8 @@ export interface RuntimeCoreOptions {
   routes: readonly EndpointRoute[];
   log: LogSink;
   reverseTimeoutMs?: number;
+  /** the longest stdout line written (default DEFAULT_MAX_LINE_BYTES, under the daemon's 5 MiB) */
+  maxLineBytes?: number;
   coalescer?: CoalescerOptions;
   adapter?: AdapterOptions;
 }
@@ -67,6 +72,7 @@ export class RuntimeCore {
   private readonly sessions = new Map<string, OpenSession>();
   private readonly adapter: ExpressEndpointAdapter;
   private readonly reverseTimeoutMs: number;
+  private readonly maxLineBytes: number;
   private accepting = true;
   private idleWaiters: Array<() => void> = [];
 
@@ -76,6 +82,7 @@ export class RuntimeCore {
   ) {
     this.adapter = new ExpressEndpointAdapter(options.routes, (level, message) => options.log(level, message), options.adapter);
     this.reverseTimeoutMs = options.reverseTimeoutMs ?? DEFAULT_REVERSE_TIMEOUT_MS;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   }
 
   get openSessions(): number {
@@ -155,8 +162,9 @@ export class RuntimeCore {
     }
 
     const controller = new AbortController();
-    const channel = new ReverseChannel(id, (line) => this.sink.write(line), this.reverseTimeoutMs);
+    const channel = new ReverseChannel(id, (line) => this.sink.write(line), this.reverseTimeoutMs, this.maxLineBytes);
     const sink = this.sink;
+    const limit = this.maxLineBytes;
     const session: OpenSession = {
       id,
       channel,
@@ -165,8 +173,18 @@ export class RuntimeCore {
       coalescer: new BodyCoalescer(
         {
           sendChunk: (chunk, last) => {
+            const line = streamChunkLine(id, chunk);
+            const size = oversizeBytes(line, limit);
+            if (size > 0) {
+              // only headers can make it so (bodies leave in slices that fit): fail the session, not the process
+              session.coalescer.abort();
+              session.dispatch?.abort();
+              this.closeSession(session, new SessionClosedError('the endpoint response was too large for one line'));
+              this.fail(id, 'PluginInternalError', `response chunk of ${size} bytes exceeds the ${limit}-byte line limit of the plugin daemon`);
+              return;
+            }
             // chunk and end in one write when they leave together
-            sink.write(last ? streamChunkLine(id, chunk) + endLine(id) : streamChunkLine(id, chunk));
+            sink.write(last ? line + endLine(id) : line);
             if (last) this.closeSession(session, new SessionClosedError('the endpoint response has ended'));
           },
           sendEnd: () => {
@@ -178,7 +196,12 @@ export class RuntimeCore {
           },
           onDrain: (listener) => sink.onDrain(listener),
         },
-        { ...this.options.coalescer, noBody: decoded.method === 'HEAD' },
+        {
+          ...this.options.coalescer,
+          // a hex body slice plus its envelope must fit in one line
+          maxChunkBytes: Math.min(this.options.coalescer?.maxChunkBytes ?? MAX_CHUNK_BYTES, Math.floor((limit - 16 * 1024) / 2)),
+          noBody: decoded.method === 'HEAD',
+        },
       ),
     };
     this.sessions.set(id, session);
@@ -190,7 +213,12 @@ export class RuntimeCore {
     session.dispatch = this.adapter.handle(decoded, context, {
       head: (head) => session.coalescer.setHead(head),
       body: (bytes) => session.coalescer.write(bytes),
-      end: () => session.coalescer.end(),
+      end: () => {
+        // the coalescer may hold `end` back a few ms: an invoke written meanwhile would reach the
+        // daemon for a response that has finished, so new calls are refused from here on
+        channel.refuseNew(new SessionFinishedError('the endpoint response has finished: no new reverse invocations on its session', 'session'));
+        session.coalescer.end();
+      },
     });
   }
 

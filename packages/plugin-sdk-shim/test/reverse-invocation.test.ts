@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ReverseChannel, ReverseInvocationError, ReverseInvocationTimeoutError } from '../src/reverse-invocation.js';
+import { ReverseChannel, ReverseInvocationError, ReverseInvocationTimeoutError, ReverseInvocationTooLargeError, SessionFinishedError } from '../src/reverse-invocation.js';
+import { readConfig } from '../src/config.js';
 import { createDifySession, StorageKeyError } from '../src/session.js';
 
 function channel(timeoutMs = 1000) {
@@ -125,3 +126,48 @@ describe('session API parsing', () => {
     expect(sent).toHaveLength(0);
   });
 });
+
+describe('line limit and finished sessions', () => {
+  test('an invoke line over the limit is not written; the call rejects with ReverseInvocationTooLargeError (size, limit, no payload)', async () => {
+    const sent: string[] = [];
+    const ch = new ReverseChannel('s1', (line) => sent.push(line), 1000, 1000);
+    const session = createDifySession('s1', ch, new AbortController().signal);
+    const err = await session.invokeApp({ app_id: 'a', query: 'secret'.repeat(200), response_mode: 'blocking' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReverseInvocationTooLargeError);
+    expect(err).toBeInstanceOf(ReverseInvocationError);
+    const e = err as ReverseInvocationTooLargeError;
+    expect(e.name).toBe('ReverseInvocationTooLargeError');
+    expect(e.limit).toBe(1000);
+    expect(e.size).toBeGreaterThan(1200);
+    expect(e.message).toContain(`${e.size} bytes`);
+    expect(e.message).toContain('1000-byte');
+    expect(e.message).not.toContain('secret');
+    expect(sent).toEqual([]);
+    expect(ch.inFlight).toBe(0);
+    // multi-byte text counts in UTF-8 bytes
+    const streaming = ch.invoke('llm', { text: 'é'.repeat(450) });
+    await expect(streaming.next()).rejects.toThrow(ReverseInvocationTooLargeError);
+    ch.invoke('llm', { text: 'small' });
+    expect(sent).toHaveLength(1);
+  });
+
+  test('PLUGIN_RUNTIME_MAX_LINE_BYTES sets the limit (default 5 MiB - 64 KiB, never above 5 MiB)', () => {
+    expect(readConfig({}).maxLineBytes).toBe(5 * 1024 * 1024 - 64 * 1024);
+    expect(readConfig({ PLUGIN_RUNTIME_MAX_LINE_BYTES: '1048576' }).maxLineBytes).toBe(1048576);
+    expect(readConfig({ PLUGIN_RUNTIME_MAX_LINE_BYTES: '99999999' }).maxLineBytes).toBe(5 * 1024 * 1024);
+    expect(readConfig({ PLUGIN_RUNTIME_MAX_LINE_BYTES: 'x' }).maxLineBytes).toBe(5 * 1024 * 1024 - 64 * 1024);
+  });
+
+  test('after refuseNew, new calls fail with SessionFinishedError and write nothing; calls in flight go on', async () => {
+    const { ch, sent, respond } = channel();
+    const first = collect(ch.invoke('app', {}));
+    const id = sent[0].data.data.backwards_request_id;
+    ch.refuseNew(new SessionFinishedError('the endpoint response has finished', 'session'));
+    await expect(collect(ch.invoke('app', {}))).rejects.toThrow(SessionFinishedError);
+    expect(sent).toHaveLength(1);
+    respond(id, 'response', { a: 1 });
+    respond(id, 'end');
+    expect(await first).toEqual([{ a: 1 }]);
+  });
+});
+
