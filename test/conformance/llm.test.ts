@@ -40,10 +40,8 @@ const DEFECTS: Defects = {
   // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
   '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
   '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
-  // Reverse invocations carry the whole prompt; the daemon reads plugin stdout lines of at most 5 MiB.
-  '9e': 'a 6 MiB text message (the daemon passes up to 10 MiB) makes the plugin write a >6 MB `llm` invoke line; the daemon (5 MiB stdout line limit) would SIGKILL the plugin and every session on it; the request never answers (no size guard in packages/plugin-sdk-shim/src/reverse-invocation.ts yet; the llm side is wired: src/backend/plugin-models.ts turns the shim\'s ReverseInvocationTooLargeError into DifyError 413 request_too_large, src/groups/llm/errors.ts answers the 413 envelope)',
-  // The image is sent once now (#9d), but 7 MiB of image is ~9.3 MiB of base64: no single daemon line carries it.
-  '9c': 'a ~9.5 MiB body with a data-URI image makes a ~9.3 MB `llm` invoke line (the base64 payload once); the daemon (5 MiB stdout line limit) would SIGKILL the plugin (no size guard in packages/plugin-sdk-shim/src/reverse-invocation.ts yet). With the guard it becomes a clean 413 request_too_large, still not the 200 this item asks: Dify\'s llm invocation takes images inline, in one line of at most 5 MiB',
+  // Dify's llm invocation takes images inline, in one daemon line of at most 5 MiB.
+  '9c': 'a ~9.5 MiB body with a data-URI image answers 413 request_too_large, not 200: the image is sent once (#9d) but 7 MiB of image is ~9.3 MiB of base64, over the daemon\'s 5 MiB stdout line limit, so the shim refuses the `llm` invoke line (ReverseInvocationTooLargeError -> src/backend/plugin-models.ts -> src/groups/llm/errors.ts). Nothing plugin-side carries a base64 image that large to a Dify model (Dify\'s upload_file gives a file id, the llm invocation takes url or base64_data)',
 };
 
 const KEY = 'sk-conformance-llm';

@@ -203,6 +203,27 @@ describe('llm plugin under the daemon simulator', () => {
     await expect(wrongKey.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
+  test('a photo travels once; a prompt too large for one daemon line is 413 request_too_large before anything is sent', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const photo = 'data:image/jpeg;base64,' + Buffer.alloc(2 * 1024 * 1024, 9).toString('base64');
+    const before = daemon.reverseCalls.length;
+    const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: 'photo' }, { type: 'image_url', image_url: { url: photo } }] }] });
+    expect(answer.choices[0]!.message.content).toBe('Hej från Dify');
+    const sent = JSON.stringify(daemon.reverseCalls.at(-1)!.request);
+    expect(sent.split(photo.slice(-64)).length - 1).toBe(1);
+    const huge = 'data:image/png;base64,' + Buffer.alloc(6 * 1024 * 1024, 7).toString('base64');
+    for (const stream of [false, true]) {
+      const err = (await client.chat.completions
+        .create({ model: MODEL, stream, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: huge } }] }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect({ status: err.status, code: err.code }).toEqual({ status: 413, code: 'request_too_large' });
+      expect(err.message).toMatch(/too large for the Dify plugin daemon/);
+    }
+    // only the photo's call reached the daemon
+    expect(daemon.reverseCalls.length).toBe(before + 1);
+  });
+
   test('models list without /v1, as users paste base URLs both ways', async () => {
     const client = new OpenAI({ baseURL: base, apiKey: API_KEY, maxRetries: 0 });
     // gpt-* / text-embedding-* names are listed dify-prefixed; the bare name still resolves
