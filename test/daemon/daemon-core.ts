@@ -349,7 +349,8 @@ export class DaemonCore {
     const request: Record<string, any> = { ...data.request, tenant_id: 'tenant-simulated', user_id: '', type };
     this.reverseCalls.push({ type, request });
     const send = (event: 'response' | 'error' | 'end', message: string, payload: unknown): void => {
-      if (this.closed) return;
+      // a finished session (the plugin's `end`, or the HTTP client gone) has no listener any more
+      if (this.closed || session.finished) return;
       this.write(
         JSON.stringify({
           session_id: session.id,
@@ -371,6 +372,8 @@ export class DaemonCore {
           const handler = this.reverse[type];
           if (!handler) throw new Error(`the simulated daemon has no ${type} handler`);
           for await (const item of handler(request) as AsyncIterable<Record<string, any>>) {
+            // the call into Dify runs on the session's context: it is cancelled with the session
+            if (session.finished) break;
             send('response', 'stream', type === 'app' ? sortKeysDeep(item) : item);
           }
           break;
@@ -431,6 +434,24 @@ export class DaemonCore {
         throw new Error(`unknown storage operation: ${request['opt']}`);
     }
   }
+
+  /**
+   * The HTTP client went away before the plugin's `end`: the daemon cancels the session's context
+   * (internal/service/endpoint.go CloseNotify), its listener goes, so nothing more is written to the
+   * plugin for it (backwards responses included) and later plugin messages for it are dropped.
+   */
+  cancelSession(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.finished) return;
+    session.finished = true;
+    session.cut = true;
+    this.sessions.delete(sessionId);
+    this.cancelledSessions++;
+    session.done({ truncated: session.truncated, dropped: session.dropped, chunks: session.chunks, error: session.error });
+  }
+
+  /** sessions cancelled because their HTTP client went away */
+  cancelledSessions = 0;
 
   /** Starts one endpoint session; the response goes to `output`. */
   startSession(

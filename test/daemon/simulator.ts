@@ -215,8 +215,12 @@ async function serveHttp(core: DaemonCore, settings: ListenSettings, req: Incomi
     },
   };
   const resolved = typeof settings === 'function' ? settings(path) : settings;
-  core.startSession({ method: req.method!, path, query: url.search.slice(1), headers, body, settings: resolved }, output, {
+  const { sessionId } = core.startSession({ method: req.method!, path, query: url.search.slice(1), headers, body, settings: resolved }, output, {
     client: { host, hookId, path, method: req.method! },
+  });
+  // a client that closes before the plugin's `end` cancels the session (the daemon's CloseNotify)
+  res.once('close', () => {
+    if (!res.writableFinished) core.cancelSession(sessionId);
   });
 }
 

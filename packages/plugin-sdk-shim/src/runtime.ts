@@ -216,7 +216,7 @@ export class RuntimeCore {
       end: () => {
         // the coalescer may hold `end` back a few ms: an invoke written meanwhile would reach the
         // daemon for a response that has finished, so new calls are refused from here on
-        channel.refuseNew(new SessionFinishedError('the endpoint response has finished: no new reverse invocations on its session', 'session'));
+        channel.refuseNew(new SessionFinishedError('the endpoint response has ended: no new reverse invocations on its session', 'session'));
         session.coalescer.end();
       },
     });
