@@ -9,6 +9,7 @@ import { groups } from '../groups/registry.js';
 import type { GroupModule } from '../groups/types.js';
 import { buildGroupRoutes } from '../host/routes.js';
 import { endpointContextMiddleware } from './context.js';
+import { notFoundHandler } from './not-found.js';
 import { GROUP_HINT, pluginDirectory, requestedGroup } from './options.js';
 
 function fail(message: string): never {
@@ -37,6 +38,9 @@ function main(): void {
     group: endpointDeclarationJson(declaration.group),
     assetsDir: declaration.assets.dir,
     routes: routes.map(({ rule, method, handler }) => ({ rule, method, handler })),
+    // `/v1//chat/completions` is `/v1/chat/completions`; unknown routes answer the OpenAI envelope
+    mergeSlashes: true,
+    notFound: notFoundHandler(routes, { mergeSlashes: true }),
   });
   // With NODE_COMPILE_CACHE (set by main.py) write the code cache now: the daemon may SIGKILL us later.
   setTimeout(() => flushCompileCache(), 2000).unref();

@@ -46,12 +46,6 @@ import { sharedConformance } from './shared.js';
  * Each makes its test `it.fails`; delete the entry once fixed.
  */
 const DEFECTS: Defects = {
-  // Routing on the plugin host: the shim's werkzeug router does not collapse `//`; the in-process test
-  // harness (test/chat-app/harness.ts) collapses slashes itself, which hides this.
-  '1b': '`/v1//chat/completions` and `//v1/...` answer 404 (src/plugin/main.ts starts the runtime without the shim\'s `mergeSlashes` option, so packages/plugin-sdk-shim/src/router.ts keeps werkzeug\'s strict matching)',
-  // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
-  '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
-  '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
 };
 
 const KEY = 'sk-conformance-chat-app';

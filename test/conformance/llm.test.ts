@@ -34,12 +34,6 @@ import { sharedConformance } from './shared.js';
  * Each makes its test `it.fails`; delete the entry once fixed.
  */
 const DEFECTS: Defects = {
-  // Routing on the plugin host: the shim's werkzeug router does not collapse `//`; the in-process test
-  // harnesses (test/chat-app/harness.ts) collapse slashes themselves, which hides this.
-  '1b': '`/v1//chat/completions` and `//v1/...` answer 404 (src/plugin/main.ts starts the runtime without the shim\'s `mergeSlashes` option, so packages/plugin-sdk-shim/src/router.ts keeps werkzeug\'s strict matching)',
-  // Unknown route / wrong method answer like the Python SDK: text/plain, no envelope, no x-request-id.
-  '5': 'unknown route and wrong method answer 404 text/plain "Failed to dispatch endpoint request: ..." instead of a JSON error envelope, and GET on a POST route is 404 text, not 405 JSON (src/plugin/main.ts passes no `notFound` handler to startPluginRuntime, so packages/plugin-sdk-shim/src/express-adapter.ts dispatch answers like the Python SDK)',
-  '8': 'the router-level 404 for an unknown route carries no x-request-id (and no CORS headers) (same cause as #5: no `notFound` handler in src/plugin/main.ts)',
   // Dify's llm invocation takes images inline, in one daemon line of at most 5 MiB.
   '9c': 'a ~9.5 MiB body with a data-URI image answers 413 request_too_large, not 200: the image is sent once (#9d) but 7 MiB of image is ~9.3 MiB of base64, over the daemon\'s 5 MiB stdout line limit, so the shim refuses the `llm` invoke line (ReverseInvocationTooLargeError -> src/backend/plugin-models.ts -> src/groups/llm/errors.ts). Nothing plugin-side carries a base64 image that large to a Dify model (Dify\'s upload_file gives a file id, the llm invocation takes url or base64_data)',
 };

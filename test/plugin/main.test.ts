@@ -46,6 +46,25 @@ describe('dist/plugin.mjs from the repo root', () => {
     expect(daemon.protocolViolations).toEqual([]);
   });
 
+  it('unknown routes answer the OpenAI envelope (404 not_found, 405 with Allow) with CORS and x-request-id; doubled slashes route', async () => {
+    const daemon = await run(['--group', 'llm']);
+    await daemon.waitForHeartbeat();
+    const headers = { Authorization: 'Bearer sk-test', Origin: 'https://chat.example' };
+    const unknown = await daemon.invoke({ method: 'GET', path: '/v1/nope', headers, settings: llmSettings });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers['Content-Type']).toMatch(/^application\/json/);
+    expect(JSON.parse(unknown.body.toString())).toEqual({ error: { message: expect.stringContaining('/v1/nope'), type: 'invalid_request_error', param: null, code: 'not_found' } });
+    expect(unknown.headers['Access-Control-Allow-Origin']).toMatch(/^(\*|https:\/\/chat\.example)$/);
+    expect(unknown.headers['X-Request-Id']).toMatch(/\S/);
+    const wrong = await daemon.invoke({ method: 'DELETE', path: '/v1/models', headers, settings: llmSettings });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers['Allow']).toContain('GET');
+    expect(JSON.parse(wrong.body.toString()).error).toMatchObject({ type: 'invalid_request_error', param: null });
+    expect(wrong.headers['X-Request-Id']).toMatch(/\S/);
+    expect((await daemon.invoke({ method: 'GET', path: '/v1//models', headers, settings: llmSettings })).status).toBe(200);
+    expect(daemon.protocolViolations).toEqual([]);
+  });
+
   it('DIFY_BRIDGE_GROUP picks the group too', async () => {
     const daemon = await run([], { env: { DIFY_BRIDGE_GROUP: 'webhook' } });
     await daemon.waitForHeartbeat();
