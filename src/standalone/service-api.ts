@@ -66,15 +66,48 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
   return undefined;
 }
 
-async function readAll(response: IncomingMessage, limit = 20 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new DifyError('Dify answered with a body too large to read', 'upstream_bad_response', 502);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Paths http.request takes as they are (no encoding or dot segments to resolve). */
+const SIMPLE_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+(?:\?[A-Za-z0-9._~%=&+-]*)?$/;
+
+/** The whole body (events, not an async iterator: this runs once per blocking request). */
+function readAll(response: IncomingMessage, limit = 20 * 1024 * 1024): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        response.destroy();
+        reject(new DifyError('Dify answered with a body too large to read', 'upstream_bad_response', 502));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      // Closed before 'end': the body was cut off.
+      cleanup();
+      reject(new Error('the response closed before its end'));
+    };
+    const cleanup = () => {
+      response.off('data', onData);
+      response.off('end', onEnd);
+      response.off('error', onError);
+      response.off('close', onClose);
+    };
+    response.on('data', onData);
+    response.once('end', onEnd);
+    response.once('error', onError);
+    response.once('close', onClose);
+  });
 }
 
 function flattenInputForm(raw: unknown): AppInputField[] {
@@ -125,12 +158,20 @@ export function toAppParameters(raw: Record<string, unknown>): AppParameters {
 export class DifyServiceApi {
   readonly baseUrl: string;
   private readonly origin: URL;
+  /** http.request options for the base URL; `path` is the base path, without a trailing slash. */
+  private readonly requestTarget: { protocol: string; hostname: string; port: string | number; path: string };
   private readonly agent: http.Agent;
   private readonly handles = new Map<string, ServiceApiApp>();
 
   constructor(readonly options: ServiceApiOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl);
+    this.requestTarget = {
+      protocol: this.origin.protocol,
+      hostname: this.origin.hostname.replace(/^\[|\]$/g, ''),
+      port: this.origin.port || (this.origin.protocol === 'https:' ? 443 : 80),
+      path: this.origin.pathname.replace(/\/+$/, ''),
+    };
     const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: options.maxSockets ?? Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
     this.agent = this.origin.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -160,7 +201,8 @@ export class DifyServiceApi {
     body: { json: unknown } | { raw: Buffer; contentType: string } | undefined,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const url = new URL(this.baseUrl + path);
+    // Plain paths (all of ours) skip the WHATWG URL parse and http's URL-to-options step.
+    const simple = SIMPLE_PATH.test(path);
     const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'application/json, text/event-stream' };
     let payload: Buffer | undefined;
     if (body && 'json' in body) {
@@ -171,10 +213,13 @@ export class DifyServiceApi {
       headers['content-type'] = body.contentType;
     }
     if (payload) headers['content-length'] = String(payload.length);
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = this.origin.protocol === 'https:' ? https : http;
     const timeoutMs = this.options.timeoutMs;
+    const host = this.origin.host;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent });
+      const req = simple
+        ? transport.request({ ...this.requestTarget, path: this.requestTarget.path + path, method, headers, agent: this.agent })
+        : transport.request(new URL(this.baseUrl + path), { method, headers, agent: this.agent });
       let settled = false;
       const fail = (error: DifyError) => {
         if (settled) return;
@@ -216,7 +261,7 @@ export class DifyServiceApi {
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         // Never include the URL with credentials or the key: only the host and the error code.
-        fail(new DifyError(`cannot reach Dify at ${url.host}: ${error.code ?? error.message}`, 'upstream_unavailable', 503));
+        fail(new DifyError(`cannot reach Dify at ${host}: ${error.code ?? error.message}`, 'upstream_unavailable', 503));
       });
       req.end(payload);
     });

@@ -41,4 +41,17 @@ describe('Dify SSE decoder', () => {
   it('dispatches a last frame that lost its blank line', async () => {
     expect(await decodeAll(['data: {"event":"message_end"}'])).toEqual([{ event: 'message_end' }]);
   });
+
+  it('joins multi-line data, takes "data:" without a space, lone CR endings and frames split anywhere', async () => {
+    const stream = 'data:{"event":"message",\ndata: "answer":"a b"}\r\rid: 7\nretry: 10\ndata: {"event":"message","answer":"  x"}\n\nevent: message\ndata: {"event":"message_end"}\r\n\r\n';
+    const expected = [{ event: 'message', answer: 'a b' }, { event: 'message', answer: '  x' }, { event: 'message_end' }];
+    expect(await decodeAll([stream])).toEqual(expected);
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(await decodeAll([stream.slice(0, cut), stream.slice(cut)])).toEqual(expected);
+    }
+  });
+
+  it('ignores data under any other event name', async () => {
+    expect(await decodeAll(['event: tts\ndata: {"event":"x"}\n\ndata: {"event":"message_end"}\n\n'])).toEqual([{ event: 'message_end' }]);
+  });
 });
