@@ -10,5 +10,18 @@ const jobs = [];
 if (!standaloneOnly) {
   jobs.push(build({ ...common, banner, entryPoints: ['src/plugin/main.ts'], outfile: 'dist/plugin.mjs', minify: true }));
 }
-jobs.push(build({ ...common, entryPoints: ['src/standalone/main.ts'], outfile: 'dist/standalone.mjs', packages: 'external' }));
+// The standalone server runs next to its node_modules: npm dependencies stay external, but the
+// workspace package is TypeScript source that Node cannot load from there, so it is bundled in.
+const WORKSPACE_PACKAGES = ['@dify/plugin-sdk-shim'];
+const externalNpmPackages = {
+  name: 'external-npm-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:') || /^[A-Za-z]:[\\/]/.test(args.path)) return undefined;
+      if (WORKSPACE_PACKAGES.some((name) => args.path === name || args.path.startsWith(`${name}/`))) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+jobs.push(build({ ...common, entryPoints: ['src/standalone/main.ts'], outfile: 'dist/standalone.mjs', plugins: [externalNpmPackages] }));
 await Promise.all(jobs);

@@ -4,8 +4,8 @@
 // URLs both ways); a declared route always wins over an alias.
 import type { RequestHandler } from 'express';
 import type { EndpointDeclaration, GroupDeclaration } from '@dify/plugin-sdk-shim';
-// By path, not through the package: the standalone bundle keeps packages external, and this file must
-// not pull the daemon runtime into it.
+// By path, not through the package index: the standalone bundle includes the workspace package
+// (scripts/build.mjs), and this file must not pull the daemon runtime into it.
 import { DeclarationError } from '../../packages/plugin-sdk-shim/src/declaration-error.js';
 import type { GroupModule } from '../groups/types.js';
 
