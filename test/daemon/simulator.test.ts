@@ -105,4 +105,46 @@ describe('daemon simulator fidelity', () => {
     expect(goEncodeQuery('z=1&a=%2F&a=b')).toBe('a=%2F&a=b&z=1');
     expect(canonicalHeaderKey('x-custom-HEADER')).toBe('X-Custom-Header');
   });
+
+  test('no backwards_response after the session finished (plugin end) or was cancelled (client gone); later plugin lines for it are dropped', async () => {
+    const written: any[] = [];
+    let release!: () => void;
+    const parked = new Promise<void>((resolve) => (release = resolve));
+    let core!: DaemonCore;
+    core = new DaemonCore(
+      (line) => written.push(JSON.parse(line)),
+      {
+        async *app() {
+          yield { event: 'message', answer: 'first' };
+          await parked;
+          yield { event: 'message', answer: 'late' };
+        },
+      },
+      undefined,
+      false,
+    );
+    const outputs = () => ({ start() {}, write() {}, end() {}, fail() {} });
+    const invokeLine = (id: string, rid: string) =>
+      Buffer.from(JSON.stringify({ event: 'session', session_id: id, data: { type: 'invoke', data: { type: 'app', backwards_request_id: rid, request: { app_id: 'a' } } } }));
+    const ended = core.startSession({ method: 'GET', path: '/' }, outputs());
+    const cancelled = core.startSession({ method: 'GET', path: '/' }, outputs());
+    core.handleLine(invokeLine(ended.sessionId, 'r1'));
+    core.handleLine(invokeLine(cancelled.sessionId, 'r2'));
+    await new Promise((r) => setTimeout(r, 5));
+    core.handleLine(Buffer.from(JSON.stringify(chunk(ended.sessionId, { status: 200, result: hex('x') }))));
+    core.handleLine(Buffer.from(JSON.stringify(end(ended.sessionId))));
+    core.cancelSession(cancelled.sessionId);
+    await cancelled.finished;
+    release();
+    await new Promise((r) => setTimeout(r, 5));
+    const backwards = (rid: string) => written.filter((m) => m.event === 'backwards_response' && m.data.backwards_request_id === rid).map((m) => m.data.data?.answer ?? m.data.event);
+    expect(backwards('r1')).toEqual(['first']);
+    expect(backwards('r2')).toEqual(['first']);
+    // a later invoke for the cancelled session is dropped: no reverse call, nothing written
+    const calls = core.reverseCalls.length;
+    core.handleLine(invokeLine(cancelled.sessionId, 'r3'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(core.reverseCalls.length).toBe(calls);
+    expect(backwards('r3')).toEqual([]);
+  });
 });
