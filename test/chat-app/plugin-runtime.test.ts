@@ -144,6 +144,30 @@ describe('chat-app plugin under the daemon simulator', () => {
     expect(daemon.reverseCalls.filter((c) => c.type === 'app').length).toBe(calls);
   }, 30_000);
 
+  test('a message too large for one reverse invocation (over the daemon\'s 5 MiB line) is 413 request_too_large; the plugin lives on', async () => {
+    const violations = daemon.protocolViolations.length;
+    const calls = daemon.reverseCalls.filter((c) => c.type === 'app').length;
+    const headers = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' };
+    const document = 'lorem ipsum '.repeat(512 * 1024); // 6 MiB: under the 10 MiB body limit, over the 5 MiB line
+    for (const stream of [false, true]) {
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ model: 'dify-plugin-bot', stream, messages: [{ role: 'user', content: `summarise: ${document}` }] }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect({ stream, status: res.status }).toEqual({ stream, status: 413 });
+      const e = (await res.json()).error;
+      expect(e).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+      expect(e.message).toMatch(/too large for the Dify plugin daemon/);
+    }
+    expect(daemon.protocolViolations.slice(violations)).toEqual([]);
+    expect(daemon.reverseCalls.filter((c) => c.type === 'app').length).toBe(calls);
+    // the same plugin process answers the next request
+    const ok = await new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 }).chat.completions.create({ model: 'dify-plugin-bot', messages: [{ role: 'user', content: 'still there?' }] });
+    expect(ok.choices[0]!.message.content).toBe('Plugin heard: still there? (turn 1)');
+  }, 30_000);
+
   test('an incoming x-request-id is the response\'s request id; without one each response gets its own', async () => {
     const headers = { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' };
     const given = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'x-request-id': 'trace-42' }, body: '{"model": ' });
