@@ -231,6 +231,59 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
 
   const limiter = config.rateLimitRpm > 0 ? new RateLimiter(config.rateLimitRpm) : undefined;
   const jsonParser = express.json({ limit: config.bodyLimitBytes, type: () => true, strict: false });
+  /**
+   * The common case (a plain UTF-8 body with a length or chunked) read directly: what express.json
+   * does, without its per-request content-type, charset and stream plumbing. Compressed bodies,
+   * other charsets and bodyless requests go through express.json, which answers them as before.
+   */
+  const readJson = (req: Request, res: Response, done: (error?: unknown) => void): void => {
+    const headers = req.headers;
+    const encoding = headers['content-encoding'];
+    const type = headers['content-type'];
+    const plain =
+      (encoding === undefined || encoding === 'identity') &&
+      (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) &&
+      (type === undefined || !type.includes('charset') || /charset="?utf-8"?\s*(?:;|$)/i.test(type));
+    if (!plain || (req as { _body?: boolean })._body) return jsonParser(req, res, done);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (error: Error & { type?: string; status?: number; expose?: boolean }) => {
+      if (failed) return;
+      failed = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume();
+      done(error);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > config.bodyLimitBytes) {
+        fail(Object.assign(new Error('request entity too large'), { type: 'entity.too.large', status: 413, expose: true }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (failed) return;
+      failed = true;
+      const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8');
+      let body: unknown = {};
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+        } catch (error) {
+          done(Object.assign(new Error((error as Error).message), { type: 'entity.parse.failed', status: 400, expose: true }));
+          return;
+        }
+      }
+      (req as { body?: unknown }).body = body;
+      done();
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', (error) => fail(Object.assign(error, { status: 400, expose: true })));
+  };
   const corsAll = config.corsOrigins === '*';
   const corsAllowed = new Set(corsAll ? [] : (config.corsOrigins as string[]));
   let shuttingDown = false;
@@ -241,8 +294,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
   app.set('etag', false);
   app.set('trust proxy', false);
 
-  // Request id, per-request logger, metrics, open-stream accounting.
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  /** Request id, per-request logger, metrics, open-stream accounting. */
+  const setup = (req: Request, res: Response): void => {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
     const reqId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
@@ -284,11 +337,10 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     };
     res.once('finish', finish);
     res.once('close', finish);
-    next();
-  });
+  };
 
-  // CORS: configured origins only; preflights answered here, without auth.
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  /** CORS for configured origins only; preflights are answered here, without auth (true: answered). */
+  const cors = (req: Request, res: Response): boolean => {
     const origin = req.headers.origin;
     if (typeof origin === 'string' && origin && !corsAll && !corsAllowed.has(origin)) {
       // Not an allowed origin: no CORS headers at all, whatever a handler would add.
@@ -297,10 +349,9 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
         name.toLowerCase().startsWith('access-control-') ? res : setHeader(name, value)) as typeof res.setHeader;
       if (req.method === 'OPTIONS') {
         res.status(403).end();
-        return;
+        return true;
       }
-      next();
-      return;
+      return false;
     }
     res.setHeader('Access-Control-Allow-Origin', corsAll ? (typeof origin === 'string' && origin ? origin : '*') : String(origin ?? ''));
     if (origin) res.setHeader('Vary', 'Origin');
@@ -313,21 +364,21 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       if (req.headers['access-control-request-private-network'] === 'true') res.setHeader('Access-Control-Allow-Private-Network', 'true');
       res.locals.route = 'preflight';
       res.status(204).end();
-      return;
+      return true;
     }
-    next();
-  });
+    return false;
+  };
 
-  app.get('/healthz', (_req, res) => {
+  const healthz = (res: Response): void => {
     res.locals.route = '/healthz';
     res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting_down' : 'ok', apps: config.apps.length, store: options.store ? 'custom' : config.redisUrl ? 'redis' : 'sqlite', open_streams: metrics.openStreamCount });
-  });
-  app.get('/metrics', (_req, res) => {
+  };
+  const metricsPage = (res: Response): void => {
     res.locals.route = '/metrics';
     res.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render());
-  });
+  };
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const dispatch = (req: Request, res: Response, next: NextFunction): void => {
     if (shuttingDown) {
       res.setHeader('connection', 'close');
       return openAiError(res, 503, 'The server is shutting down; retry in a moment.', 'server_error', 'shutting_down');
@@ -384,13 +435,26 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
           next(error);
         }
       };
-      if (route.parseJson) jsonParser(req, res, (error?: unknown) => (error ? next(error) : run()));
+      if (route.parseJson) readJson(req, res, (error?: unknown) => (error ? next(error) : run()));
       else run();
       return;
     }
     if (methodMismatch) return openAiError(res, 405, `Method ${req.method} is not allowed for ${path}.`, 'invalid_request_error', 'method_not_allowed');
     res.locals.route = 'unmatched';
     openAiError(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', 'unknown_url');
+  };
+
+  // One middleware for every request (express's router walks one layer instead of five).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    setup(req, res);
+    if (cors(req, res)) return;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      // What app.get() matched: case-insensitive, one trailing slash allowed.
+      const path = req.path.toLowerCase();
+      if (path === '/healthz' || path === '/healthz/') return healthz(res);
+      if (path === '/metrics' || path === '/metrics/') return metricsPage(res);
+    }
+    dispatch(req, res, next);
   });
 
   // Errors: body parser's (413, 400 bad JSON), group errors that know their status, then 500.

@@ -220,6 +220,25 @@ describe('standalone server (env configuration, real openai client)', () => {
     expect(chatCalls()).toHaveLength(0);
   });
 
+  it('reads JSON bodies sent chunked, gzip-compressed or in UTF-8 with a BOM; a chunked body over 10 MiB is 413', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { Readable } = await import('node:stream');
+    const payload = JSON.stringify({ model: 'Support Bot', messages: [{ role: 'user', content: 'hello' }] });
+    const headers = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json; charset=utf-8' };
+    const chunked = await fetch(`${s.server.url}/v1/chat/completions`, { method: 'POST', headers, body: Readable.toWeb(Readable.from([payload.slice(0, 9), payload.slice(9)])) as ReadableStream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(200);
+    const gzip = await fetch(`${s.server.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(payload) });
+    expect(gzip.status).toBe(200);
+    const bom = await fetch(`${s.server.url}/v1/chat/completions`, { method: 'POST', headers, body: `\ufeff${payload}` });
+    expect(bom.status).toBe(200);
+    const calls = chatCalls().length;
+    const part = 'x'.repeat(1024 * 1024);
+    const big = await fetch(`${s.server.url}/v1/chat/completions`, { method: 'POST', headers, body: Readable.toWeb(Readable.from(Array.from({ length: 11 }, () => part))) as ReadableStream, duplex: 'half' } as RequestInit);
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+    expect(chatCalls()).toHaveLength(calls);
+  });
+
   it('answers CORS preflights without auth', async () => {
     const response = await fetch(`${s.server.url}/v1/chat/completions`, {
       method: 'OPTIONS',
