@@ -3,16 +3,15 @@
  * clients against its /e/<hook> front, the app answered through the `app` reverse invocation with
  * the fixture streams, conversation memory in plugin storage.
  */
-import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { resolve } from 'node:path';
 import OpenAI from 'openai';
 import OpenAI6 from 'openai6';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { streamText } from 'ai';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
 import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
 import { blockingBody, chatErrorMidStream, chatReasoningStream, chatStream } from '../fakes/dify-apps.js';
 
@@ -59,20 +58,8 @@ let daemon: SimulatedDaemon;
 let base: string;
 
 beforeAll(async () => {
-  const outDir = join(root, 'node_modules/.cache/chat-app-plugin');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `plugin-${process.pid}.mjs`);
-  await build({
-    entryPoints: [join(root, 'src/plugin/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  daemon = await startDaemon({
+  const outfile = PLUGIN_BUNDLE;
+    daemon = await startDaemon({
     command: process.execPath,
     args: [outfile],
     cwd: root,

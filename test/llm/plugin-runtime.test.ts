@@ -3,16 +3,15 @@
  * against the simulator's /e/<hook> front, and the models answered through reverse invocation with
  * fixtures shaped exactly like the daemon's LLMResultChunk / TextEmbeddingResult.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { build } from 'esbuild';
 import OpenAI from 'openai';
 import OpenAI6 from 'openai6';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { embedMany, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import type { AIMessageChunk } from '@langchain/core/messages';
+import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
 import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
 import {
   EMBEDDING_SELECTOR,
@@ -58,23 +57,10 @@ function* llmReverse(request: Record<string, any>): Iterable<Record<string, any>
 
 let daemon: SimulatedDaemon;
 let base: string;
-let bundle: string;
 
 beforeAll(async () => {
-  const outDir = join(root, 'node_modules/.cache/llm-plugin');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = (bundle = join(outDir, `plugin-${process.pid}.mjs`));
-  await build({
-    entryPoints: [join(root, 'src/plugin/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  daemon = await startDaemon({
+  const outfile = PLUGIN_BUNDLE;
+    daemon = await startDaemon({
     command: process.execPath,
     args: [outfile],
     cwd: root,
@@ -91,7 +77,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.close();
-  if (bundle) rmSync(bundle, { force: true });
 });
 
 describe('llm plugin under the daemon simulator', () => {

@@ -5,11 +5,10 @@
  * daemon's chunked body, the cookie surviving its one-value-per-header rule, stop without a disconnect signal.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
 import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
 import { chatStream, messageEvent } from '../fakes/dify-apps.js';
 import { launchBrowser } from './browser.js';
@@ -57,23 +56,8 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
 }
 
 beforeAll(async () => {
-  const outDir = join(root, 'node_modules/.cache/webapp-plugin');
-  mkdirSync(outDir, { recursive: true });
-  outfile = join(outDir, `plugin-${process.pid}.mjs`);
-  const [, b] = await Promise.all([
-    build({
-      entryPoints: [join(root, 'src/plugin/main.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      logLevel: 'warning',
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    }),
-    launchBrowser(),
-  ]);
-  browser = b;
+  outfile = PLUGIN_BUNDLE;
+  browser = await launchBrowser();
   daemon = await startDaemon({
     command: process.execPath,
     args: [outfile],
@@ -98,7 +82,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await daemon?.close();
-  if (outfile) for (const f of [outfile, `${outfile}.map`]) rmSync(f, { force: true });
 });
 
 async function openPage(url: string): Promise<{ page: Page; close(): Promise<void>; foreign: string[] }> {

@@ -3,13 +3,10 @@
  * `npm run build`) serving DIFY_BRIDGE_GROUP=webhook over stdio to the daemon simulator, which
  * plays Dify through reverse invocations (app events from the reference fixtures, plugin storage).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createPluginAppHandle } from '../../src/backend/plugin-apps.js';
+import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
 import { startDaemon, type InvokeRequest, type SimulatedDaemon } from '../daemon/simulator.js';
 import { SECRET, fixtures, githubSignature } from './helpers.js';
 
@@ -43,23 +40,11 @@ const appBackendReady = (() => {
   }
 })();
 
-let dir: string;
 let daemon: SimulatedDaemon;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'webhook-plugin-'));
-  const outfile = join(dir, 'plugin.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'src/plugin/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __bridgeCreateRequire } from 'node:module'; const require = __bridgeCreateRequire(import.meta.url);" },
-  });
-  daemon = await startDaemon({
+  const outfile = PLUGIN_BUNDLE;
+    daemon = await startDaemon({
     command: process.execPath,
     args: [outfile],
     cwd: ROOT,
@@ -82,7 +67,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const settings = {
