@@ -14,13 +14,15 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import type { AppHandle, AppInfo, KeyValueStore } from '../backend/types.js';
+// The shim's werkzeug router, by path (the daemon runtime stays out of this bundle).
+import { RuleRouter } from '../../packages/plugin-sdk-shim/src/router.js';
 import { groups as registeredGroups } from '../groups/registry.js';
 import type { GroupModule } from '../groups/types.js';
 import { setEndpointContext, type EndpointContext } from '../host/context.js';
 import { RedisKeyValueStore } from '../memory/redis-store.js';
 import { SqliteKeyValueStore } from '../memory/sqlite-store.js';
 import type { EndpointConfig, GroupName, StandaloneConfig } from './config.js';
-import { findDeclarationRoot, groupRoutes, groupSettingDefaults } from './group-routes.js';
+import { findDeclarationRoot, loadStandaloneGroup } from './group-routes.js';
 import { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { DifyServiceApi } from './service-api.js';
@@ -56,32 +58,12 @@ export interface StandaloneServer {
 }
 
 interface MountedRoute {
-  regex: RegExp;
-  names: Array<{ name: string; int: boolean }>;
-  methods: Set<string>;
   rule: string;
   endpoint: EndpointConfig;
   context: Omit<EndpointContext, 'log'>;
   handler: RequestHandler;
   /** Body parsed here (JSON, with the size limit) before the handler runs. */
   parseJson: boolean;
-}
-
-/** werkzeug rule -> anchored regex: `<name>`, `<int:name>`, `<path:name>`, `<string:name>`. */
-function compileRule(rule: string): { regex: RegExp; names: Array<{ name: string; int: boolean }> } {
-  const names: Array<{ name: string; int: boolean }> = [];
-  let pattern = '';
-  let last = 0;
-  const re = /<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>/g;
-  for (let m = re.exec(rule); m; m = re.exec(rule)) {
-    pattern += rule.slice(last, m.index).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const converter = m[1] ?? 'string';
-    pattern += converter === 'path' ? '(.+?)' : converter === 'int' ? '(\\d+)' : '([^/]+)';
-    names.push({ name: m[2]!, int: converter === 'int' });
-    last = m.index + m[0].length;
-  }
-  pattern += rule.slice(last).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return { regex: new RegExp(`^${pattern}$`), names };
 }
 
 /** An AppHandle whose info() reports a configured model name instead of the app's own. */
@@ -186,18 +168,19 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
 
   const groupModules: Record<string, GroupModule> = { ...registeredGroups, ...(options.groups ?? {}) };
   const root = options.declarationRoot ?? findDeclarationRoot();
-  const mounted: MountedRoute[] = [];
+  // The plugin's router: werkzeug rules, converters and precedence; `//v1//x` matches as `/v1/x`.
+  const router = new RuleRouter<MountedRoute>({ mergeSlashes: true });
   const routeNames: string[] = [];
   const missing: string[] = [];
   for (const endpoint of config.endpoints) {
     const group = groupModules[endpoint.group];
     if (!group) throw new Error(`group ${endpoint.group} is not registered`);
-    const { routes, missing: notBound } = groupRoutes(root, group);
+    const { routes, missing: notBound, settingDefaults } = loadStandaloneGroup(root, group);
     for (const m of notBound) missing.push(`${endpoint.name}: ${m}`);
     const apps = endpoint.apps.map(handleFor);
     const context: Omit<EndpointContext, 'log'> = {
       endpointId: endpoint.name,
-      settings: { ...groupSettingDefaults(root, endpoint.group), ...endpoint.settings },
+      settings: { ...settingDefaults, ...endpoint.settings },
       app(selector: unknown): AppHandle {
         // Standalone app-selector values are app refs from the config: "support" or { app_id: "support" }.
         const ref = typeof selector === 'string' ? selector : selector && typeof selector === 'object' ? String((selector as { app_id?: unknown }).app_id ?? '') : '';
@@ -213,21 +196,13 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     };
     for (const route of routes) {
       const rule = endpoint.prefix + (route.rule === '/' && endpoint.prefix ? '/' : route.rule);
-      const compiled = compileRule(rule);
-      const methods = new Set([route.method]);
-      if (route.method === 'GET') methods.add('HEAD');
-      mounted.push({ ...compiled, methods, rule, endpoint, context, handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' });
+      const mountedRoute: MountedRoute = { rule, endpoint, context, handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' };
+      router.add(rule, route.method, mountedRoute);
+      // A `/` page rule at a prefix also answers the bare prefix.
+      if (endpoint.prefix && rule === `${endpoint.prefix}/`) router.add(endpoint.prefix, route.method, { ...mountedRoute, rule: endpoint.prefix });
       routeNames.push(`${route.method} ${rule} (${endpoint.name})`);
     }
   }
-  // A `/` page rule at a prefix also answers the bare prefix.
-  for (const route of [...mounted]) {
-    if (route.endpoint.prefix && route.rule === `${route.endpoint.prefix}/`) {
-      mounted.push({ ...route, ...compileRule(route.endpoint.prefix), rule: route.endpoint.prefix });
-    }
-  }
-  // Static segments before variables, longer rules first (werkzeug-like precedence).
-  mounted.sort((a, b) => (a.names.length - b.names.length) || (b.rule.length - a.rule.length));
 
   const limiter = config.rateLimitRpm > 0 ? new RateLimiter(config.rateLimitRpm) : undefined;
   const jsonParser = express.json({ limit: config.bodyLimitBytes, type: () => true, strict: false });
@@ -389,14 +364,9 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       return openAiError(res, 413, `Request body too large: the limit is ${Math.round(config.bodyLimitBytes / 1048576)} MiB.`, 'invalid_request_error', 'request_too_large');
     }
     const path = req.path;
-    let methodMismatch = false;
-    for (const route of mounted) {
-      const m = route.regex.exec(path);
-      if (!m) continue;
-      if (!route.methods.has(req.method)) {
-        methodMismatch = true;
-        continue;
-      }
+    const match = router.match(req.method, path);
+    if (match.ok) {
+      const route = match.route;
       res.locals.route = route.rule;
       if (limiter && req.method !== 'OPTIONS') {
         const auth = req.headers.authorization ?? req.headers['api-key'] ?? req.headers['x-api-key'];
@@ -407,15 +377,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
         }
       }
       const params: Record<string, string> = {};
-      route.names.forEach((n, i) => {
-        let value = m[i + 1]!;
-        try {
-          value = decodeURIComponent(value);
-        } catch {
-          // keep as sent
-        }
-        params[n.name] = value;
-      });
+      for (const [name, value] of Object.entries(match.values)) params[name] = String(value);
       const locals = res.locals;
       const context = Object.create(route.context, { log: { get: () => locals.log as Logger, enumerable: true } }) as EndpointContext;
       setEndpointContext(res, context);
@@ -439,7 +401,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       else run();
       return;
     }
-    if (methodMismatch) return openAiError(res, 405, `Method ${req.method} is not allowed for ${path}.`, 'invalid_request_error', 'method_not_allowed');
+    if (match.status === 405) return openAiError(res, 405, `Method ${req.method} is not allowed for ${path}.`, 'invalid_request_error', 'method_not_allowed');
     res.locals.route = 'unmatched';
     openAiError(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', 'unknown_url');
   };
