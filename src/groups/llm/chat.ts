@@ -2,23 +2,18 @@
  * POST /v1/chat/completions over the Dify model chosen in the endpoint settings.
  */
 import type { Request, Response } from 'express';
-import { clientAbortSignal, endpointContext } from '../../host/context.js';
+import { clientAbortSignal } from '../../host/context.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, nowSeconds } from '../../openai/chat-chunks.js';
 import { SseWriter } from '../../openai/sse.js';
 import type { AnswerEvent } from './answer.js';
 import { planChat } from './chat-request.js';
-import { invalidRequest, modelNotFound, modelsUnavailable } from './errors.js';
-import { checkKey, prepareResponse, readJsonBody } from './http.js';
+import { modelNotFound, modelsUnavailable } from './errors.js';
 import { runAnswer } from './invoke.js';
-import { matchesModel, readSettings } from './settings.js';
+import { openModelRequest } from './request.js';
+import { matchesModel } from './settings.js';
 
 export async function chatCompletions(req: Request, res: Response): Promise<void> {
-  prepareResponse(req, res);
-  const context = endpointContext(res);
-  const settings = readSettings(context.settings);
-  checkKey(req, settings.apiKey);
-  const body = await readJsonBody(req, res);
-  const model = requireModel(body);
+  const { context, settings, body, model } = await openModelRequest(req, res);
   if (!matchesModel(model, settings.llmId, settings.llm)) throw modelNotFound(model);
   const models = context.models;
   if (!models) throw modelsUnavailable();
@@ -87,13 +82,6 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
   writer.data(chunks.finish(finish));
   if (plan.includeUsage) writer.data(chunks.usage(summary.usage));
   writer.done();
-}
-
-function requireModel(body: Record<string, unknown>): string {
-  if (typeof body.model !== 'string' || !body.model) {
-    throw invalidRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
-  }
-  return body.model;
 }
 
 function chunkFor(chunks: ChatChunkBuilder, event: AnswerEvent): string {

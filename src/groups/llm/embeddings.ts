@@ -2,24 +2,15 @@
  * POST /v1/embeddings over the text-embedding model chosen in the endpoint settings.
  */
 import type { Request, Response } from 'express';
-import { endpointContext } from '../../host/context.js';
 import { OpenAIError, invalidRequest, modelNotFound, modelRuntimeError, modelsUnavailable, unsupported } from './errors.js';
-import { checkKey, prepareResponse, readJsonBody } from './http.js';
-import { matchesModel, readSettings } from './settings.js';
+import { openModelRequest } from './request.js';
+import { matchesModel } from './settings.js';
 
 /** OpenAI's own cap on inputs per request. */
 const MAX_INPUTS = 2048;
 
 export async function embeddings(req: Request, res: Response): Promise<void> {
-  prepareResponse(req, res);
-  const context = endpointContext(res);
-  const settings = readSettings(context.settings);
-  checkKey(req, settings.apiKey);
-  const body = await readJsonBody(req, res);
-  if (typeof body.model !== 'string' || !body.model) {
-    throw invalidRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
-  }
-  const model = body.model;
+  const { context, settings, body, model } = await openModelRequest(req, res);
   if (!settings.embedding || !settings.embeddingId) {
     throw new OpenAIError(
       404,

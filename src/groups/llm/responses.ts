@@ -8,15 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { clientAbortSignal, endpointContext } from '../../host/context.js';
+import { clientAbortSignal } from '../../host/context.js';
 import { responsesUsage } from '../../openai/responses.js';
 import { SseWriter } from '../../openai/sse.js';
 import type { AnswerEvent, AnswerSummary } from './answer.js';
 import { planChat } from './chat-request.js';
 import { OpenAIError, invalidRequest, modelNotFound, modelsUnavailable, unsupported } from './errors.js';
-import { checkKey, prepareResponse, readJsonBody } from './http.js';
 import { runAnswer } from './invoke.js';
-import { matchesModel, readSettings } from './settings.js';
+import { openModelRequest } from './request.js';
+import { matchesModel } from './settings.js';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -289,15 +289,7 @@ class ResponseBuilder {
 }
 
 export async function createResponse(req: Request, res: Response): Promise<void> {
-  prepareResponse(req, res);
-  const context = endpointContext(res);
-  const settings = readSettings(context.settings);
-  checkKey(req, settings.apiKey);
-  const body = await readJsonBody(req, res);
-  if (typeof body.model !== 'string' || !body.model) {
-    throw invalidRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
-  }
-  const model = body.model;
+  const { context, settings, body, model } = await openModelRequest(req, res);
   if (!matchesModel(model, settings.llmId, settings.llm)) throw modelNotFound(model);
   const models = context.models;
   if (!models) throw modelsUnavailable();
