@@ -406,8 +406,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     openAiError(res, 404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error', 'unknown_url');
   };
 
-  // One middleware for every request (express's router walks one layer instead of five).
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  /** Every request: setup, CORS, /healthz, /metrics, then the declared routes. */
+  const handleRequest = (req: Request, res: Response, next: NextFunction): void => {
     setup(req, res);
     if (cors(req, res)) return;
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -417,10 +417,10 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       if (path === '/metrics' || path === '/metrics/') return metricsPage(res);
     }
     dispatch(req, res, next);
-  });
+  };
 
-  // Errors: body parser's (413, 400 bad JSON), group errors that know their status, then 500.
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  /** Errors: body parser's (413, 400 bad JSON), group errors that know their status, then 500. */
+  const handleError = (error: unknown, req: Request, res: Response, _next?: NextFunction): void => {
     const e = error as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string; body?: () => unknown; headers?: Record<string, string> };
     if (e?.type === 'entity.too.large') {
       res.setHeader('connection', 'close');
@@ -433,17 +433,49 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       return openAiError(res, 415, e.message ?? 'Unsupported content encoding.', 'invalid_request_error', 'unsupported_encoding');
     }
     if (typeof e?.body === 'function' && typeof e.status === 'number') {
-      if (res.headersSent) return res.end();
+      if (res.headersSent) return void res.end();
       for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);
-      return res.status(e.status).json(e.body());
+      return void res.status(e.status).json(e.body());
     }
     const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
     if (status >= 400 && status < 500 && e?.expose) return openAiError(res, status, e.message ?? 'Bad request', 'invalid_request_error', null);
     (res.locals.log as Logger | undefined ?? log).error({ err: { name: (error as Error)?.name, message: (error as Error)?.message, stack: (error as Error)?.stack }, path: req.path }, 'handler failed');
     openAiError(res, 500, 'The server had an error while processing your request.', 'server_error', 'internal_error');
-  });
+  };
+  // The express app (exposed for tests and embedding) runs the same two functions.
+  app.use(handleRequest);
+  app.use(handleError);
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, app);
+  /**
+   * The server calls them directly: what express's app.handle does before its router (request and
+   * response prototypes, locals), without the router walk per request. A handler that calls next()
+   * without an error falls through to the 404 envelope.
+   */
+  const onRequest = (rawReq: IncomingMessage, rawRes: ServerResponse): void => {
+    const req = rawReq as Request;
+    const res = rawRes as Response;
+    (req as { res: Response }).res = res;
+    (res as { req: Request }).req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    if (!res.locals) res.locals = Object.create(null) as Response['locals'];
+    // What express's router sets on the way in.
+    req.originalUrl = req.originalUrl || req.url;
+    (req as { baseUrl: string }).baseUrl = '';
+    req.params = {};
+    const next: NextFunction = (error?: unknown) => {
+      if (error !== undefined && error !== null && error !== 'route' && error !== 'router') return handleError(error, req, res);
+      if (res.headersSent) return void res.end();
+      openAiError(res, 404, `Invalid URL (${req.method} ${req.path})`, 'invalid_request_error', 'unknown_url');
+    };
+    req.next = next;
+    try {
+      handleRequest(req, res, next);
+    } catch (error) {
+      next(error);
+    }
+  };
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, onRequest);
   let drained: (() => void) | undefined;
   const maybeDrained = () => {
     if (active.size === 0) drained?.();
