@@ -4,23 +4,10 @@ import { setTimeout as delay } from 'node:timers';
 import type { Request } from 'express';
 import type { EndpointContext } from '../../host/context.js';
 import { listApps, parametersOf, type ResolvedApp } from './apps.js';
-import { isSkin, type Skin, type WebappSettings } from './settings.js';
+import type { PageConfig, Skin } from './protocol.js';
+import { isSkin, type WebappSettings } from './settings.js';
 
-export interface PageConfig {
-  botName: string;
-  skin: Skin;
-  lang: 'zh' | 'en';
-  welcome?: string;
-  suggestions: string[];
-  /** The app this config describes. */
-  appId?: string;
-  /** Offered when the host has several apps (standalone). */
-  apps?: Array<{ id: string; name: string }>;
-  /** Namespace for the page's localStorage: one per endpoint, never the endpoint id itself. */
-  storageKey: string;
-  /** A message to show instead of the chat (no app configured, Dify unreachable). */
-  problem?: string;
-}
+export type { PageConfig } from './protocol.js';
 
 const PARAMETERS_TIMEOUT_MS = 4000;
 

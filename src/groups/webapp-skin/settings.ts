@@ -1,8 +1,9 @@
 /** The webapp-skin endpoint settings (settings/webapp-skin.yaml), validated leniently: a bad value falls back to its default. */
 import { z } from 'zod';
 
-export const SKINS = ['minimal', 'cute', 'korean', 'classic'] as const;
-export type Skin = (typeof SKINS)[number];
+import { SKINS, type Skin } from './protocol.js';
+
+export { SKINS, type Skin };
 export const LANGUAGES = ['auto', 'zh', 'en'] as const;
 export type PageLanguage = (typeof LANGUAGES)[number];
 

@@ -4,17 +4,9 @@
  */
 import type { DifyEvent } from '../../dify/events.js';
 import { ReasoningSplitter, splitReasoning } from '../../dify/reasoning-splitter.js';
+import type { PageEvent } from './protocol.js';
 
-export type PageEvent =
-  | { t: 'meta'; conversationId?: string; messageId?: string; reset?: boolean }
-  | { t: 'content'; text: string }
-  | { t: 'reasoning'; text: string }
-  | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
-  | { t: 'file'; url: string; kind: string }
-  | { t: 'replace'; text: string }
-  | { t: 'status'; text: string }
-  | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }
-  | { t: 'error'; message: string; code?: string };
+export type { PageEvent } from './protocol.js';
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;

@@ -1,0 +1,33 @@
+/**
+ * What the chat page and its server agree on: the page's config and its stream protocol (one JSON
+ * object per SSE `data:` line). No runtime dependencies, so web/ imports it into the browser bundle.
+ */
+export const SKINS = ['minimal', 'cute', 'korean', 'classic'] as const;
+export type Skin = (typeof SKINS)[number];
+
+export interface PageConfig {
+  botName: string;
+  skin: Skin;
+  lang: 'zh' | 'en';
+  welcome?: string;
+  suggestions: string[];
+  /** The app this config describes. */
+  appId?: string;
+  /** Offered when the host has several apps (standalone). */
+  apps?: Array<{ id: string; name: string }>;
+  /** Namespace for the page's localStorage: one per endpoint, never the endpoint id itself. */
+  storageKey: string;
+  /** A message to show instead of the chat (no app configured, Dify unreachable). */
+  problem?: string;
+}
+
+export type PageEvent =
+  | { t: 'meta'; conversationId?: string; messageId?: string; reset?: boolean }
+  | { t: 'content'; text: string }
+  | { t: 'reasoning'; text: string }
+  | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
+  | { t: 'file'; url: string; kind: string }
+  | { t: 'replace'; text: string }
+  | { t: 'status'; text: string }
+  | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }
+  | { t: 'error'; message: string; code?: string };
