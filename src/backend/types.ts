@@ -68,6 +68,11 @@ export interface AppHandle {
    * where the host can (standalone: POST .../stop; plugin: the reverse invocation is dropped).
    */
   run(request: AppRunRequest, signal: AbortSignal): AsyncIterable<DifyEvent>;
+  /**
+   * Optional: the same run as `run`, the same events in the same order, yielded as non-empty arrays
+   * (the events decoded from one upstream read) so a consumer pays one await per read, not per event.
+   */
+  runBatches?(request: AppRunRequest, signal: AbortSignal): AsyncIterable<DifyEvent[]>;
   /** Uploads a file for later runs; absent where the host cannot (then files are refused with a 400). */
   uploadFile?(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }>;
   /** How this host can hand image_url parts to the app. */

@@ -75,6 +75,7 @@ function renamed(handle: AppHandle, name: string): AppHandle {
     info: async (): Promise<AppInfo> => ({ ...(await handle.info()), name }),
     parameters: () => handle.parameters(),
     run: (request, signal) => handle.run(request, signal),
+    ...(handle.runBatches ? { runBatches: handle.runBatches.bind(handle) } : {}),
     ...(handle.uploadFile ? { uploadFile: handle.uploadFile.bind(handle) } : {}),
   };
 }

@@ -27,7 +27,7 @@ import {
   type DifyFileInput,
 } from '../backend/types.js';
 import type { DifyEvent } from '../dify/events.js';
-import { decodeDifyEvents } from '../dify/sse-decoder.js';
+import { decodeDifyEventBatches } from '../dify/sse-decoder.js';
 
 export interface ServiceApiOptions {
   /** e.g. https://api.dify.ai/v1 (trailing slash tolerated). */
@@ -411,7 +411,17 @@ export class ServiceApiApp implements AppHandle {
     return this.runEvents(request, signal);
   }
 
+  runBatches(request: AppRunRequest, signal: AbortSignal): AsyncIterable<DifyEvent[]> {
+    return this.runEventBatches(request, signal);
+  }
+
   private async *runEvents(request: AppRunRequest, signal: AbortSignal): AsyncGenerator<DifyEvent> {
+    for await (const batch of this.runEventBatches(request, signal)) {
+      for (const event of batch) yield event;
+    }
+  }
+
+  private async *runEventBatches(request: AppRunRequest, signal: AbortSignal): AsyncGenerator<DifyEvent[]> {
     const info = await this.info();
     const mode = info.mode;
     const files = request.files ?? [];
@@ -440,9 +450,9 @@ export class ServiceApiApp implements AppHandle {
       const parsed = await api.parseJson(response);
       if (mode === 'workflow' && typeof parsed.event !== 'string') {
         // Blocking workflow bodies have no `event`: they are the workflow_finished payload.
-        yield { event: 'workflow_finished', task_id: parsed.task_id, workflow_run_id: parsed.workflow_run_id, data: parsed.data } as DifyEvent;
+        yield [{ event: 'workflow_finished', task_id: parsed.task_id, workflow_run_id: parsed.workflow_run_id, data: parsed.data } as DifyEvent];
       } else {
-        yield parsed as DifyEvent;
+        yield [parsed as DifyEvent];
       }
       return;
     }
@@ -470,26 +480,36 @@ export class ServiceApiApp implements AppHandle {
     else signal.addEventListener('abort', onAbort, { once: true });
     try {
       // destroyOnReturn: false — stopping early must not kill the keep-alive socket (see finally).
-      for await (const event of decodeDifyEvents(response.iterator({ destroyOnReturn: false }))) {
-        if (!taskId && typeof event.task_id === 'string') {
-          taskId = event.task_id;
-          if (signal.aborted) {
-            sendStop();
-            response.destroy();
-            return;
+      for await (const batch of decodeDifyEventBatches(response.iterator({ destroyOnReturn: false }))) {
+        // The events of one read, minus those the checks below drop (usually all of them pass).
+        let out: DifyEvent[] | undefined;
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i]!;
+          if (!taskId && typeof event.task_id === 'string') {
+            taskId = event.task_id;
+            if (signal.aborted) {
+              sendStop();
+              response.destroy();
+              return;
+            }
           }
+          if (TERMINAL.has(event.event)) terminal = true;
+          if (event.event === 'error') api.options.onUpstreamError?.('stream_error');
+          if (signal.aborted) {
+            out ??= batch.slice(0, i) as DifyEvent[];
+            continue;
+          }
+          out?.push(event as DifyEvent);
         }
-        if (TERMINAL.has(event.event)) terminal = true;
-        if (event.event === 'error') api.options.onUpstreamError?.('stream_error');
-        if (signal.aborted) continue;
-        yield event as DifyEvent;
+        const events = out ?? (batch as DifyEvent[]);
+        if (events.length > 0) yield events;
       }
     } catch (error) {
       if (signal.aborted) return;
       if (!terminal) {
         api.options.onUpstreamError?.('stream_broken');
         // The stream broke after it started: report in band, like Dify's own error events.
-        yield { event: 'error', code: 'upstream_stream_broken', status: 502, message: `the Dify stream ended abnormally: ${(error as Error).message}` } as DifyEvent;
+        yield [{ event: 'error', code: 'upstream_stream_broken', status: 502, message: `the Dify stream ended abnormally: ${(error as Error).message}` } as DifyEvent];
       }
     } finally {
       signal.removeEventListener('abort', onAbort);

@@ -92,8 +92,11 @@ function uncommittedFailure(e: TranslatorError): OpenAIError {
 
 async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () => void, sawConversation: (id: string | undefined) => void): Promise<RunResult> {
   const { sink, plan } = o;
-  const it = o.handle.run({ ...plan.request, streaming: o.upstreamStreaming }, o.signal)[Symbol.asyncIterator]();
-  let first: IteratorResult<DifyEvent>;
+  const runRequest = { ...plan.request, streaming: o.upstreamStreaming };
+  // Batched where the host offers it: one await per upstream read instead of one per event.
+  const source: AsyncIterable<DifyEvent | DifyEvent[]> = o.handle.runBatches ? o.handle.runBatches(runRequest, o.signal) : o.handle.run(runRequest, o.signal);
+  const it = source[Symbol.asyncIterator]();
+  let first: IteratorResult<DifyEvent | DifyEvent[]>;
   try {
     first = await it.next();
   } catch (err) {
@@ -160,15 +163,32 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
     if (id) sawConversation(id);
     translator.push(ev);
   };
+  /** One event, or a batch: the same checks between its events as between awaited ones. */
+  const take = (value: DifyEvent | DifyEvent[]) => {
+    if (!Array.isArray(value)) {
+      push(value);
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) {
+        if (translator.complete) return;
+        if (o.signal.aborted) {
+          aborted = true;
+          return;
+        }
+      }
+      push(value[i]!);
+    }
+  };
   try {
-    if (!result.done) push(result.value);
-    while (!result.done && !translator.complete) {
+    if (!result.done) take(result.value);
+    while (!aborted && !result.done && !translator.complete) {
       if (o.signal.aborted) {
         aborted = true;
         break;
       }
       result = await it.next();
-      if (!result.done) push(result.value);
+      if (!result.done) take(result.value);
     }
   } catch (err) {
     if (o.signal.aborted) aborted = true;
