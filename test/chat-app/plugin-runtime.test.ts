@@ -4,18 +4,16 @@
  * the fixture streams, conversation memory in plugin storage.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import OpenAI from 'openai';
 import OpenAI6 from 'openai6';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { streamText } from 'ai';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
-import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
+import { startGroupPlugin } from '../daemon/plugin-bundle.js';
+import type { SimulatedDaemon } from '../daemon/simulator.js';
 import { blockingBody, chatErrorMidStream, chatReasoningStream, chatStream } from '../fakes/dify-apps.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const API_KEY = 'sk-plugin-chat-key';
 const settings = { api_key: API_KEY, app: { app_id: 'app-1234567890' }, model_id: '', memory_mode: 'auto' };
 
@@ -58,18 +56,10 @@ let daemon: SimulatedDaemon;
 let base: string;
 
 beforeAll(async () => {
-  const outfile = PLUGIN_BUNDLE;
-    daemon = await startDaemon({
-    command: process.execPath,
-    args: [outfile],
-    cwd: root,
-    env: { DIFY_BRIDGE_GROUP: 'chat-app', LOG_LEVEL: 'warn' },
-    reverse: {
-      app: appReverse,
-      fetch_app: () => ({ name: 'dify-plugin-bot', mode: 'chat', user_input_form: [] }),
-    },
+  daemon = await startGroupPlugin('chat-app', {
+    app: appReverse,
+    fetch_app: () => ({ name: 'dify-plugin-bot', mode: 'chat', user_input_form: [] }),
   });
-  await daemon.waitForHeartbeat();
   base = await daemon.listen({ settings });
 }, 60_000);
 

@@ -3,7 +3,6 @@
  * against the simulator's /e/<hook> front, and the models answered through reverse invocation with
  * fixtures shaped exactly like the daemon's LLMResultChunk / TextEmbeddingResult.
  */
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import OpenAI from 'openai';
 import OpenAI6 from 'openai6';
@@ -11,8 +10,8 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { embedMany, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import type { AIMessageChunk } from '@langchain/core/messages';
-import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
-import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
+import { startGroupPlugin } from '../daemon/plugin-bundle.js';
+import type { SimulatedDaemon } from '../daemon/simulator.js';
 import {
   EMBEDDING_SELECTOR,
   ERROR_TEXTS,
@@ -26,7 +25,6 @@ import {
   vectorFor,
 } from '../fakes/dify-models.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const API_KEY = 'sk-plugin-key';
 const MODEL = LLM_SELECTOR.model;
 const settings = { api_key: API_KEY, llm: LLM_SELECTOR, text_embedding: EMBEDDING_SELECTOR, model_id: '' };
@@ -59,19 +57,11 @@ let daemon: SimulatedDaemon;
 let base: string;
 
 beforeAll(async () => {
-  const outfile = PLUGIN_BUNDLE;
-    daemon = await startDaemon({
-    command: process.execPath,
-    args: [outfile],
-    cwd: root,
-    env: { DIFY_BRIDGE_GROUP: 'llm', LOG_LEVEL: 'warn' },
-    reverse: {
-      llm: llmReverse,
-      llm_structured_output: () => structuredAnswer({ answer: 42 }),
-      text_embedding: (request) => rawEmbeddingResult(request.texts as string[]),
-    },
+  daemon = await startGroupPlugin('llm', {
+    llm: llmReverse,
+    llm_structured_output: () => structuredAnswer({ answer: 42 }),
+    text_embedding: (request) => rawEmbeddingResult(request.texts as string[]),
   });
-  await daemon.waitForHeartbeat();
   base = await daemon.listen({ settings });
 }, 60_000);
 

@@ -5,23 +5,20 @@
  * daemon's chunked body, the cookie surviving its one-value-per-header rule, stop without a disconnect signal.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
-import { startDaemon, type SimulatedDaemon } from '../daemon/simulator.js';
+import { startGroupPlugin } from '../daemon/plugin-bundle.js';
+import type { SimulatedDaemon } from '../daemon/simulator.js';
 import { chatStream, messageEvent } from '../fakes/dify-apps.js';
 import { launchBrowser } from './browser.js';
 import { RICH_ANSWER } from './fake-app.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const APP_ID = 'app-webapp-0001';
 
 let daemon: SimulatedDaemon;
 let browser: Browser;
 let base: string;
 let gatedBase: string;
-let outfile: string;
 
 /** Opened by the streaming test to let the held-back part of an answer through. */
 let release: () => void = () => undefined;
@@ -56,25 +53,17 @@ async function* appReverse(request: Record<string, any>): AsyncIterable<Record<s
 }
 
 beforeAll(async () => {
-  outfile = PLUGIN_BUNDLE;
   browser = await launchBrowser();
-  daemon = await startDaemon({
-    command: process.execPath,
-    args: [outfile],
-    cwd: root,
-    env: { DIFY_BRIDGE_GROUP: 'webapp-skin', LOG_LEVEL: 'warn' },
-    reverse: {
-      app: appReverse,
-      fetch_app: () => ({
-        name: 'Plugin Helper',
-        mode: 'chat',
-        opening_statement: 'Hello from inside Dify.',
-        suggested_questions: ['What can you do?'],
-        user_input_form: [],
-      }),
-    },
+  daemon = await startGroupPlugin('webapp-skin', {
+    app: appReverse,
+    fetch_app: () => ({
+      name: 'Plugin Helper',
+      mode: 'chat',
+      opening_statement: 'Hello from inside Dify.',
+      suggested_questions: ['What can you do?'],
+      user_input_form: [],
+    }),
   });
-  await daemon.waitForHeartbeat();
   base = await daemon.listen({ settings: { app: { app_id: APP_ID }, skin: 'korean', language: 'en' } });
   gatedBase = await daemon.listen({ settings: { app: { app_id: APP_ID }, skin: 'classic', language: 'en', password: 'hunter2' } });
 }, 60_000);

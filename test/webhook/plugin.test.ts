@@ -6,11 +6,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createPluginAppHandle } from '../../src/backend/plugin-apps.js';
-import { PLUGIN_BUNDLE } from '../daemon/plugin-bundle.js';
-import { startDaemon, type InvokeRequest, type SimulatedDaemon } from '../daemon/simulator.js';
+import { startGroupPlugin } from '../daemon/plugin-bundle.js';
+import type { InvokeRequest, SimulatedDaemon } from '../daemon/simulator.js';
 import { SECRET, fixtures, githubSignature } from './helpers.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** The apps the simulated Dify knows, by app_id. */
 const APPS: Record<string, { events: Array<Record<string, any>>; form: Array<Record<string, any>> }> = {
@@ -43,26 +42,18 @@ const appBackendReady = (() => {
 let daemon: SimulatedDaemon;
 
 beforeAll(async () => {
-  const outfile = PLUGIN_BUNDLE;
-    daemon = await startDaemon({
-    command: process.execPath,
-    args: [outfile],
-    cwd: ROOT,
-    env: { DIFY_BRIDGE_GROUP: 'webhook' },
-    reverse: {
-      app(request) {
-        const app = APPS[request.app_id];
-        if (!app) throw new Error(`read app failed: request failed: App not found`);
-        return app.events;
-      },
-      fetch_app(request) {
-        const app = APPS[request.app_id];
-        if (!app) throw new Error('fetch app failed: App not found');
-        return { data: { user_input_form: app.form, opening_statement: '', suggested_questions: [], file_upload: { enabled: false } } };
-      },
+  daemon = await startGroupPlugin('webhook', {
+    app(request) {
+      const app = APPS[request.app_id];
+      if (!app) throw new Error(`read app failed: request failed: App not found`);
+      return app.events;
     },
-  });
-  await daemon.waitForHeartbeat();
+    fetch_app(request) {
+      const app = APPS[request.app_id];
+      if (!app) throw new Error('fetch app failed: App not found');
+      return { data: { user_input_form: app.form, opening_statement: '', suggested_questions: [], file_upload: { enabled: false } } };
+    },
+  }, { LOG_LEVEL: 'info' });
 });
 
 afterAll(async () => {
