@@ -3,13 +3,17 @@
  *
  * Dify frames are `data: <one-line JSON>\n\n` and `event: ping\n\n`; the event type lives in the
  * JSON's `event` key. Transport chunks can split anywhere, including inside a UTF-8 sequence, so
- * bytes go through one streaming TextDecoder before the SSE parser. `\r\n` line endings, comments
+ * bytes go through one streaming decoder (node's StringDecoder: about twice as fast here as
+ * TextDecoder in stream mode) before the SSE parser; frames that repeat are parsed cheaply
+ * (RepeatedFrameParser). `\r\n` line endings, comments
  * and `event: ping` frames (no data, never dispatched) are tolerated. Both JSON styles (compact raw
  * UTF-8 and the legacy spaced, ASCII-escaped one) are just JSON.
  *
  * The decoder yields plain objects; typing them is src/dify/events.ts's job.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
+import { RepeatedFrameParser } from './repeated-frame-parser.js';
 
 export type RawDifyEvent = Record<string, unknown> & { event: string };
 
@@ -59,9 +63,10 @@ export async function* decodeDifyEvents(body: ByteSource): AsyncGenerator<RawDif
  * (one promise hop per upstream read, not per event).
  */
 export async function* decodeDifyEventBatches(body: ByteSource): AsyncGenerator<RawDifyEvent[]> {
-  const decoder = new TextDecoder('utf-8');
+  const decoder = new StringDecoder('utf8');
   let ready: RawDifyEvent[] = [];
   let broken = false;
+  const frames = new RepeatedFrameParser();
   const parser = createParser({
     onEvent(message) {
       if (broken) return;
@@ -72,7 +77,7 @@ export async function* decodeDifyEventBatches(body: ByteSource): AsyncGenerator<
       if (data === '' || data === '[DONE]') return;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(data);
+        parsed = frames.parse(data);
       } catch {
         broken = true;
         ready.push(malformedEvent(data.length > 80 ? `${data.slice(0, 80)}...` : data));
@@ -89,7 +94,7 @@ export async function* decodeDifyEventBatches(body: ByteSource): AsyncGenerator<
     },
   });
   for await (const chunk of toAsyncIterable(body)) {
-    const text = decoder.decode(chunk, { stream: true });
+    const text = decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     if (text) parser.feed(text);
     if (ready.length > 0) {
       const batch = ready;
@@ -98,7 +103,7 @@ export async function* decodeDifyEventBatches(body: ByteSource): AsyncGenerator<
     }
     if (broken) return;
   }
-  const tail = decoder.decode();
+  const tail = decoder.end();
   // A final frame without its blank line still counts: Dify always ends frames with \n\n, but a
   // proxy in between may trim the last one.
   parser.feed(`${tail}\n\n`);
