@@ -136,6 +136,11 @@ export class ReasoningSplitter {
 
   push(text: string): Segment[] {
     if (!text) return [];
+    // Most pushes: plain content in the middle of a line. With no `<` (no tag can start) and no
+    // line break (fence tracking only acts at line starts), the scan would return the text as is.
+    if (this.mode === 'content' && !this.held && !this.boundary && !this.lineStart && text.indexOf('<') < 0 && text.indexOf('\n') < 0) {
+      return [{ kind: 'content', text }];
+    }
     const out = new SegmentList();
     this.run(this.held ? this.held + text : text, out);
     return out.list;
