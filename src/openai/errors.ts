@@ -5,6 +5,7 @@
  */
 import type { Response } from 'express';
 import { DifyError } from '../backend/types.js';
+import { sendJson } from './json-response.js';
 
 export type OpenAIErrorType =
   | 'invalid_request_error'
@@ -221,5 +222,5 @@ export function sendError(res: Response, err: unknown): void {
     return;
   }
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-  res.status(e.status).type('application/json').send(JSON.stringify(e.body()));
+  sendJson(res, e.status, JSON.stringify(e.body()));
 }

@@ -88,6 +88,19 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
+/** Digests of the configured keys, made once: they come from settings, a small and fixed set. */
+const configuredDigests = new Map<string, Buffer>();
+
+function configuredDigest(key: string): Buffer {
+  let d = configuredDigests.get(key);
+  if (!d) {
+    if (configuredDigests.size >= 1000) configuredDigests.clear();
+    d = digest(key);
+    configuredDigests.set(key, d);
+  }
+  return d;
+}
+
 /**
  * Checks the client's key against the configured key(s), in constant time per candidate (digests
  * of equal length, every candidate compared).
@@ -103,7 +116,7 @@ export function authenticate(req: Request, configured: string | readonly string[
   const p = digest(presented);
   let ok = false;
   for (const k of keys) {
-    if (timingSafeEqual(p, digest(k))) ok = true;
+    if (timingSafeEqual(p, configuredDigest(k))) ok = true;
   }
   if (presented === '') throw missingApiKey();
   if (!ok) throw invalidApiKey();

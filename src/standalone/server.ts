@@ -270,49 +270,49 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
   app.set('etag', false);
   app.set('trust proxy', false);
 
+  /**
+   * Every response's head goes through here (express's res.send/json/end and SseWriter alike call
+   * writeHead): the host's request id wins over any a handler set, and an event stream is counted
+   * and corked per tick. On the app's response prototype, so a request pays no closures for it.
+   */
+  const writeHead = http.ServerResponse.prototype.writeHead;
+  app.response.writeHead = function hostWriteHead(this: Response, ...args: unknown[]) {
+    const locals = this.locals;
+    if (locals.reqId) this.setHeader('x-request-id', locals.reqId as string);
+    const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    const fromArgs = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
+    const type = String(this.getHeader('content-type') ?? (fromArgs && (fromArgs['content-type'] ?? fromArgs['Content-Type'])) ?? '');
+    if (!locals.streaming && type.startsWith('text/event-stream')) {
+      locals.streaming = true;
+      metrics.streamOpened();
+      corkPerTick(this);
+    }
+    return result;
+  } as typeof app.response.writeHead;
+
   /** Request id, per-request logger, metrics, open-stream accounting. */
   const setup = (req: Request, res: Response): void => {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
     const reqId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('x-request-id', reqId);
-    // The host's request id is the one in the logs: handlers may not replace it.
-    const setHeader = res.setHeader.bind(res);
-    res.setHeader = ((name: string, value: number | string | readonly string[]) =>
-      name.toLowerCase() === 'x-request-id' ? res : setHeader(name, value)) as typeof res.setHeader;
-    res.locals.reqId = reqId;
+    const locals = res.locals;
+    locals.reqId = reqId;
     // The per-request child logger is made on first use: an open stream should not hold one.
     let child: Logger | undefined;
-    Object.defineProperty(res.locals, 'log', { get: () => (child ??= log.child({ reqId })), configurable: true, enumerable: false });
-    res.locals.route = 'unmatched';
+    Object.defineProperty(locals, 'log', { get: () => (child ??= log.child({ reqId })), configurable: true, enumerable: false });
+    locals.route = 'unmatched';
     active.add(res);
-    let streaming = false;
-    const writeHead = res.writeHead;
-    res.writeHead = function patchedWriteHead(this: ServerResponse, ...args: unknown[]) {
-      const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-      const fromArgs = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
-      const type = String(this.getHeader('content-type') ?? (fromArgs && (fromArgs['content-type'] ?? fromArgs['Content-Type'])) ?? '');
-      if (!streaming && type.startsWith('text/event-stream')) {
-        streaming = true;
-        metrics.streamOpened();
-        corkPerTick(res);
-      }
-      return result;
-    } as typeof res.writeHead;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    // 'close' follows 'finish' on a completed response, and comes alone when the client left.
+    res.once('close', () => {
       active.delete(res);
-      if (streaming) metrics.streamClosed();
+      if (locals.streaming) metrics.streamClosed();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.writableFinished ? res.statusCode : 499;
-      metrics.request(String(res.locals.route), req.method, status, seconds);
-      (res.locals.log as Logger).info({ method: req.method, path: req.path, route: res.locals.route, status, ms: Math.round(seconds * 1000), stream: streaming || undefined }, 'request');
+      metrics.request(String(locals.route), req.method, status, seconds);
+      (locals.log as Logger).info({ method: req.method, path: req.path, route: locals.route, status, ms: Math.round(seconds * 1000), stream: locals.streaming || undefined }, 'request');
       if (shuttingDown) maybeDrained();
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+    });
   };
 
   /** CORS for configured origins only; preflights are answered here, without auth (true: answered). */

@@ -9,6 +9,7 @@ import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
 import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
+import { sendJson } from '../../openai/json-response.js';
 import { planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
@@ -244,7 +245,7 @@ export class ChatObjectSink implements AnswerSink {
       choice.finish_reason = 'function_call';
     }
     if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    this.res.status(200).type('application/json').send(JSON.stringify(obj));
+    sendJson(this.res, 200, JSON.stringify(obj));
   }
   fail(error: TranslatorError): void {
     sendError(this.res, fromStreamError(error.code, error.message, error.status));

@@ -16,6 +16,7 @@ import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { authorize, CONVERSATION_HEADER, logUnexpected, prepareTurn, runOptions } from './chat-completions.js';
 import { chatAppError } from './errors.js';
+import { sendJson } from '../../openai/json-response.js';
 import { prepareResponse, readJsonBody } from './http.js';
 import { runTurn, type AnswerSink } from './run.js';
 
@@ -113,7 +114,7 @@ class ResponsesObjectSink implements AnswerSink {
     this.state.status = 'completed';
     this.state.usage = responsesUsage(usage);
     if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    this.res.status(200).type('application/json').send(JSON.stringify(this.state.toJSON()));
+    sendJson(this.res, 200, JSON.stringify(this.state.toJSON()));
   }
   fail(error: TranslatorError): void {
     sendError(this.res, fromStreamError(error.code, error.message, error.status));
