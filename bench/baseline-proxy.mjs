@@ -28,8 +28,8 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => process.send({ ready: true, port: server.address().port }));
 process.on('message', (m) => {
-  if (m === 'stats') {
-    globalThis.gc?.();
+  if (m === 'stats' || m === 'stats-gc') {
+    if (m === 'stats-gc') globalThis.gc?.();
     process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
   }
 });

@@ -1,8 +1,8 @@
 // Bench child: the real standalone server (dist/standalone.mjs, configured by env) plus an IPC hook
 // for CPU and RSS figures.
 process.on('message', (m) => {
-  if (m === 'stats') {
-    globalThis.gc?.();
+  if (m === 'stats' || m === 'stats-gc') {
+    if (m === 'stats-gc') globalThis.gc?.();
     process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
   }
 });

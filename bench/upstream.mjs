@@ -18,6 +18,6 @@ setInterval(() => {
   fake.clientClosedStreams.length = 0;
 }, 500).unref();
 process.on('message', (m) => {
-  if (m === 'stats') process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
+  if (m === 'stats' || m === 'stats-gc') process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss });
 });
 process.send({ ready: true, baseUrl: fake.baseUrl });
