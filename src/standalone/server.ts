@@ -280,8 +280,12 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     const locals = this.locals;
     if (locals.reqId) this.setHeader('x-request-id', locals.reqId as string);
     const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    const fromArgs = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
-    const type = String(this.getHeader('content-type') ?? (fromArgs && (fromArgs['content-type'] ?? fromArgs['Content-Type'])) ?? '');
+    let type = this.getHeader('content-type');
+    if (type === undefined) {
+      const fromArgs = args.find((a) => a && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
+      type = fromArgs && ((fromArgs['content-type'] ?? fromArgs['Content-Type']) as string | undefined);
+    }
+    type = String(type ?? '');
     if (!locals.streaming && type.startsWith('text/event-stream')) {
       locals.streaming = true;
       metrics.streamOpened();
@@ -310,7 +314,10 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.writableFinished ? res.statusCode : 499;
       metrics.request(String(locals.route), req.method, status, seconds);
-      (locals.log as Logger).info({ method: req.method, path: req.path, route: locals.route, status, ms: Math.round(seconds * 1000), stream: locals.streaming || undefined }, 'request');
+      const line = { method: req.method, path: req.path, route: locals.route, status, ms: Math.round(seconds * 1000), stream: locals.streaming || undefined };
+      // The same line either way; a child logger is only made for requests that logged something else.
+      if (child) child.info(line, 'request');
+      else log.info({ reqId, ...line }, 'request');
       if (shuttingDown) maybeDrained();
     });
   };

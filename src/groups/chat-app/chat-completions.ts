@@ -103,7 +103,8 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
     // error); a slow app gets its headers and keepalives when the keepalive interval passes.
     commitWaitMs: p.settings.first_event_wait_ms ?? p.settings.keepalive_ms ?? DEFAULT_KEEPALIVE_MS,
     ...(p.settings.files_base_url ? { filesBaseUrl: p.settings.files_base_url } : {}),
-    log: p.ctx.log,
+    // Resolved on use: the host may make a per-request logger lazily, and most turns log nothing.
+    log: { warn: (obj: unknown, msg?: string) => p.ctx.log.warn(obj, msg) },
   };
 }
 
