@@ -221,6 +221,7 @@ async function main() {
   console.log(lines.join('\n'));
   const targetsMet = [
     ['chunks/s >= 0.8x baseline (c=16, c=256)', figures.stream16.server.frames / figures.stream16.server.seconds >= 0.8 * (figures.stream16.baseline.frames / figures.stream16.baseline.seconds) && figures.stream256.server.frames / figures.stream256.server.seconds >= 0.8 * (figures.stream256.baseline.frames / figures.stream256.baseline.seconds)],
+    ['relay CPU per chunk <= 1.5x baseline (c=16, c=256)', [16, 256].every((c) => figures[`stream${c}`].server.cpuPerChunkUs <= 1.5 * figures[`stream${c}`].baseline.cpuPerChunkUs)],
     ['req/s >= 0.8x baseline (c=1, 16, 64)', [1, 16, 64].every((c) => figures[`rps${c}`].server.rps >= 0.8 * figures[`rps${c}`].baseline.rps)],
     ['added TTFT <= 2 ms at p50', ttft.server - upTtft <= 2],
     ['RSS per open stream <= 50 KB', mem.server.perStream <= 50 * 1024],
