@@ -76,7 +76,8 @@ export class DifyTranslator {
   private workflowTotal = 0;
   private workflowOutputs: Record<string, unknown> | undefined;
   /** Per agent thought id: what has been surfaced already. */
-  private readonly thoughts = new Map<string, { tool: string; input: string; observation: string; thought: string }>();
+  /** Made on the first agent thought: most answers have none, and an open stream should stay small. */
+  private thoughts: Map<string, { tool: string; input: string; observation: string; thought: string }> | undefined;
   private agentTextSinceThought = false;
 
   constructor(
@@ -274,6 +275,7 @@ export class DifyTranslator {
     if (!p.success) return;
     const t = p.data;
     const id = t.id ?? String(t.position ?? '');
+    this.thoughts ??= new Map();
     let seen = this.thoughts.get(id);
     if (!seen) {
       seen = { tool: '', input: '', observation: '', thought: '' };

@@ -57,13 +57,48 @@ export interface StandaloneServer {
   readonly apps: ReadonlyMap<string, AppHandle>;
 }
 
+/**
+ * The host's per-request state in res.locals: one fixed shape (no property descriptors, which
+ * turn an object into a slow dictionary), the child logger made on first use.
+ */
+class RequestLocals {
+  route = 'unmatched';
+  streaming = false;
+  private child: Logger | undefined;
+  constructor(
+    readonly reqId: string,
+    private readonly base: Logger,
+  ) {}
+  get log(): Logger {
+    return (this.child ??= this.base.child({ reqId: this.reqId }));
+  }
+  get loggedBefore(): boolean {
+    return this.child !== undefined;
+  }
+}
+
+const LOCALS = Symbol('request locals');
+
 interface MountedRoute {
   rule: string;
   endpoint: EndpointConfig;
-  context: Omit<EndpointContext, 'log'>;
+  /** The endpoint's context; a request's context inherits from it and adds its logger. */
+  context: EndpointContext;
   handler: RequestHandler;
   /** Body parsed here (JSON, with the size limit) before the handler runs. */
   parseJson: boolean;
+}
+
+/** What every request context of an endpoint inherits: the endpoint's context, and `log` from the request's locals. */
+function requestContextPrototype(endpoint: Omit<EndpointContext, 'log'>): EndpointContext {
+  return Object.create(endpoint, {
+    log: {
+      get(this: { [LOCALS]: RequestLocals }) {
+        return this[LOCALS].log;
+      },
+      enumerable: true,
+    },
+  }) as EndpointContext;
 }
 
 /** An AppHandle whose info() reports a configured model name instead of the app's own. */
@@ -179,7 +214,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     const { routes, missing: notBound, settingDefaults } = loadStandaloneGroup(root, group);
     for (const m of notBound) missing.push(`${endpoint.name}: ${m}`);
     const apps = endpoint.apps.map(handleFor);
-    const context: Omit<EndpointContext, 'log'> = {
+    const endpointContext: Omit<EndpointContext, 'log'> = {
       endpointId: endpoint.name,
       settings: { ...settingDefaults, ...endpoint.settings },
       app(selector: unknown): AppHandle {
@@ -197,7 +232,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     };
     for (const route of routes) {
       const rule = endpoint.prefix + (route.rule === '/' && endpoint.prefix ? '/' : route.rule);
-      const mountedRoute: MountedRoute = { rule, endpoint, context, handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' };
+      const mountedRoute: MountedRoute = { rule, endpoint, context: requestContextPrototype(endpointContext), handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' };
       router.add(rule, route.method, mountedRoute);
       // A `/` page rule at a prefix also answers the bare prefix.
       if (endpoint.prefix && rule === `${endpoint.prefix}/`) router.add(endpoint.prefix, route.method, { ...mountedRoute, rule: endpoint.prefix });
@@ -277,8 +312,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
    */
   const writeHead = http.ServerResponse.prototype.writeHead;
   app.response.writeHead = function hostWriteHead(this: Response, ...args: unknown[]) {
-    const locals = this.locals;
-    if (locals.reqId) this.setHeader('x-request-id', locals.reqId as string);
+    const locals = this.locals as Partial<RequestLocals>;
+    if (locals.reqId) this.setHeader('x-request-id', locals.reqId);
     const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     let type = this.getHeader('content-type');
     if (type === undefined) {
@@ -300,12 +335,9 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
     const incoming = req.headers['x-request-id'];
     const reqId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
     res.setHeader('x-request-id', reqId);
-    const locals = res.locals;
-    locals.reqId = reqId;
     // The per-request child logger is made on first use: an open stream should not hold one.
-    let child: Logger | undefined;
-    Object.defineProperty(locals, 'log', { get: () => (child ??= log.child({ reqId })), configurable: true, enumerable: false });
-    locals.route = 'unmatched';
+    const locals = Object.assign(new RequestLocals(reqId, log), res.locals);
+    res.locals = locals as unknown as Response['locals'];
     active.add(res);
     // 'close' follows 'finish' on a completed response, and comes alone when the client left.
     res.once('close', () => {
@@ -316,7 +348,7 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       metrics.request(String(locals.route), req.method, status, seconds);
       const line = { method: req.method, path: req.path, route: locals.route, status, ms: Math.round(seconds * 1000), stream: locals.streaming || undefined };
       // The same line either way; a child logger is only made for requests that logged something else.
-      if (child) child.info(line, 'request');
+      if (locals.loggedBefore) locals.log.info(line, 'request');
       else log.info({ reqId, ...line }, 'request');
       if (shuttingDown) maybeDrained();
     });
@@ -386,8 +418,8 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       }
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(match.values)) params[name] = String(value);
-      const locals = res.locals;
-      const context = Object.create(route.context, { log: { get: () => locals.log as Logger, enumerable: true } }) as EndpointContext;
+      const context = Object.create(route.context) as EndpointContext & { [LOCALS]: RequestLocals };
+      context[LOCALS] = res.locals as unknown as RequestLocals;
       setEndpointContext(res, context);
       // The handler sees its route path, as under the plugin daemon (which strips /e/<hook>).
       const prefix = route.endpoint.prefix;
