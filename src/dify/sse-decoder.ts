@@ -12,7 +12,7 @@
  * The decoder yields plain objects; typing them is src/dify/events.ts's job.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { createParser } from 'eventsource-parser';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { RepeatedFrameParser } from './repeated-frame-parser.js';
 
 export type RawDifyEvent = Record<string, unknown> & { event: string };
@@ -49,6 +49,73 @@ function toAsyncIterable(source: ByteSource): AsyncIterable<Uint8Array> {
 }
 
 /**
+ * The decoder itself, synchronous: bytes in, the events they complete out. Callers that read the
+ * body themselves use it directly (one promise hop per read fewer than the generators below).
+ */
+export class DifyEventDecoder {
+  private readonly text = new StringDecoder('utf8');
+  private readonly frames = new RepeatedFrameParser();
+  private readonly parser: EventSourceParser;
+  private ready: RawDifyEvent[] = [];
+  /** A malformed frame was reported: nothing after it is decoded. */
+  broken = false;
+
+  constructor() {
+    this.parser = createParser({ onEvent: (message) => this.onFrame(message.event, message.data) });
+  }
+
+  /** The events completed by this transport chunk (often none or many). */
+  push(chunk: Uint8Array): RawDifyEvent[] {
+    if (this.broken) return [];
+    const text = this.text.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if (text) this.parser.feed(text);
+    return this.take();
+  }
+
+  /** The body ended: the events of a last frame that lost its blank line. */
+  end(): RawDifyEvent[] {
+    if (this.broken) return [];
+    // Dify always ends frames with \n\n, but a proxy in between may trim the last one.
+    this.parser.feed(`${this.text.end()}\n\n`);
+    return this.take();
+  }
+
+  private take(): RawDifyEvent[] {
+    if (this.ready.length === 0) return NONE;
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+
+  private onFrame(event: string | undefined, data: string): void {
+    if (this.broken) return;
+    // Only default-typed ("message") frames carry Dify JSON; any named event with data is ignored
+    // the same way `event: ping` is.
+    if (event !== undefined && event !== 'message') return;
+    if (data === '' || data === '[DONE]') return;
+    let parsed: unknown;
+    try {
+      parsed = this.frames.parse(data);
+    } catch {
+      this.broken = true;
+      this.ready.push(malformedEvent(data.length > 80 ? `${data.slice(0, 80)}...` : data));
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.broken = true;
+      this.ready.push(malformedEvent('not an object'));
+      return;
+    }
+    const record = parsed as Record<string, unknown>;
+    if (typeof record.event !== 'string') record.event = 'unknown';
+    this.ready.push(record as RawDifyEvent);
+  }
+}
+
+/** Shared empty result: most pushes complete no event or many; never mutated. */
+const NONE: RawDifyEvent[] = [];
+
+/**
  * Yields each Dify event object in order. Ends when the body ends. A `data:` frame that is not a
  * JSON object yields one `error` event (code `upstream_malformed_event`) and stops.
  */
@@ -63,49 +130,12 @@ export async function* decodeDifyEvents(body: ByteSource): AsyncGenerator<RawDif
  * (one promise hop per upstream read, not per event).
  */
 export async function* decodeDifyEventBatches(body: ByteSource): AsyncGenerator<RawDifyEvent[]> {
-  const decoder = new StringDecoder('utf8');
-  let ready: RawDifyEvent[] = [];
-  let broken = false;
-  const frames = new RepeatedFrameParser();
-  const parser = createParser({
-    onEvent(message) {
-      if (broken) return;
-      // Only default-typed ("message") frames carry Dify JSON; any named event with data is ignored
-      // the same way `event: ping` is.
-      if (message.event !== undefined && message.event !== 'message') return;
-      const data = message.data;
-      if (data === '' || data === '[DONE]') return;
-      let parsed: unknown;
-      try {
-        parsed = frames.parse(data);
-      } catch {
-        broken = true;
-        ready.push(malformedEvent(data.length > 80 ? `${data.slice(0, 80)}...` : data));
-        return;
-      }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        broken = true;
-        ready.push(malformedEvent('not an object'));
-        return;
-      }
-      const record = parsed as Record<string, unknown>;
-      if (typeof record.event !== 'string') record.event = 'unknown';
-      ready.push(record as RawDifyEvent);
-    },
-  });
+  const decoder = new DifyEventDecoder();
   for await (const chunk of toAsyncIterable(body)) {
-    const text = decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    if (text) parser.feed(text);
-    if (ready.length > 0) {
-      const batch = ready;
-      ready = [];
-      yield batch;
-    }
-    if (broken) return;
+    const batch = decoder.push(chunk);
+    if (batch.length > 0) yield batch;
+    if (decoder.broken) return;
   }
-  const tail = decoder.end();
-  // A final frame without its blank line still counts: Dify always ends frames with \n\n, but a
-  // proxy in between may trim the last one.
-  parser.feed(`${tail}\n\n`);
-  if (ready.length > 0) yield ready;
+  const last = decoder.end();
+  if (last.length > 0) yield last;
 }
