@@ -6,6 +6,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { invalidApiKey, OpenAIError } from './errors.js';
+import { memoized } from '../util/memoize.js';
 
 /** Headers every group lets browsers read. Groups add their own via `applyCors(req, res, extra)`. */
 export const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'x-should-retry'];
@@ -89,17 +90,7 @@ function digest(value: string): Buffer {
 }
 
 /** Digests of the configured keys, made once: they come from settings, a small and fixed set. */
-const configuredDigests = new Map<string, Buffer>();
-
-function configuredDigest(key: string): Buffer {
-  let d = configuredDigests.get(key);
-  if (!d) {
-    if (configuredDigests.size >= 1000) configuredDigests.clear();
-    d = digest(key);
-    configuredDigests.set(key, d);
-  }
-  return d;
-}
+const configuredDigest = memoized(digest, 1000);
 
 /**
  * Checks the client's key against the configured key(s), in constant time per candidate (digests

@@ -15,6 +15,7 @@ import { stripChatPlatformMetadata } from '../../dify/input-filter.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { fingerprint, shortHash, type HistoryTurn } from '../../memory/fingerprint.js';
 import { invalidRequest, unsupported } from '../../openai/errors.js';
+import { memoized } from '../../util/memoize.js';
 import type { FunctionTool, NormalizedMessage, ToolChoice } from '../../openai/schemas.js';
 import { buildToolPrompt, renderToolTurns } from '../../openai/tool-emulation.js';
 import type { ChatAppSettings } from './settings.js';
@@ -150,30 +151,17 @@ function defaultInputs(params: AppParameters | undefined): Record<string, unknow
   return inputs;
 }
 
-/**
- * Hashes of client keys and scopes, made once per distinct value: a server sees few keys and
- * users, and these are two sha256 runs on every request otherwise. Bounded: cleared when full.
- */
-const hashes = new Map<string, string>();
-
-function cachedHash(value: string, length: number): string {
-  const key = length + '\u0000' + value;
-  let h = hashes.get(key);
-  if (h === undefined) {
-    if (hashes.size >= 10_000) hashes.clear();
-    h = shortHash(value, length);
-    hashes.set(key, h);
-  }
-  return h;
-}
+/** Client-key and scope hashes, made once per distinct value (a server sees few keys and users). */
+const clientKeyHash = memoized((key: string) => shortHash(key, 32), 10_000);
+const scopeHash = memoized((scope: string) => shortHash(scope, 16), 10_000);
 
 export function scopeOf(endpointId: string, clientKey: string, openaiUser: string | undefined): string {
-  return `${endpointId}\u0000${cachedHash(clientKey, 32)}\u0000${openaiUser ?? ''}`;
+  return `${endpointId}\u0000${clientKeyHash(clientKey)}\u0000${openaiUser ?? ''}`;
 }
 
 /** The Dify `user`: readable where the client named one, always separated by endpoint and key. */
 export function difyUserOf(scope: string, openaiUser: string | undefined): string {
-  const h = cachedHash(scope, 16);
+  const h = scopeHash(scope);
   const readable = (openaiUser ?? '').replace(/[^\w.@-]/g, '').slice(0, 64);
   return readable ? `${readable}-${h}` : `openai-${h}`;
 }
