@@ -34,6 +34,9 @@ const SLOTS: Record<string, TextSlot> = {
 /** A backslash or a raw control character: the text needs JSON.parse's string rules. */
 const NEEDS_JSON = /[\\\u0000-\u001f]/;
 
+/** What ends a number, true, false or null. */
+const TOKEN_END = /[,\]}\s]/;
+
 export class RepeatedFrameParser {
   private prefix = '';
   private suffix = '';
@@ -173,8 +176,6 @@ function findTextSpan(s: string, slot: TextSlot): { start: number; end: number }
   }
   return found;
 }
-
-const TOKEN_END = /[,\]}\s]/;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;

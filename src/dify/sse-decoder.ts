@@ -3,7 +3,7 @@
  *
  * Dify frames are `data: <one-line JSON>\n\n` and `event: ping\n\n`; the event type lives in the
  * JSON's `event` key. Transport chunks can split anywhere, including inside a UTF-8 sequence, so
- * bytes go through one streaming decoder (node's StringDecoder: about twice as fast here as
+ * bytes go through one streaming decoder (node's StringDecoder: several times faster here than
  * TextDecoder in stream mode) before the SSE parser; frames that repeat are parsed cheaply
  * (RepeatedFrameParser). `\r\n` line endings, comments
  * and `event: ping` frames (no data, never dispatched) are tolerated. Both JSON styles (compact raw
@@ -48,11 +48,11 @@ function toAsyncIterable(source: ByteSource): AsyncIterable<Uint8Array> {
   };
 }
 
-/**
- * The decoder itself, synchronous: bytes in, the events they complete out. Callers that read the
- * body themselves use it directly (one promise hop per read fewer than the generators below).
- */
-export class DifyEventDecoder {
+/** Shared empty result: most pushes complete no event or many; never mutated. */
+const NONE: RawDifyEvent[] = [];
+
+/** The decoder itself, synchronous: bytes in, the events they complete out. The generators below wrap it. */
+class DifyEventDecoder {
   private readonly text = new StringDecoder('utf8');
   private readonly frames = new RepeatedFrameParser();
   private readonly parser: EventSourceParser;
@@ -66,7 +66,7 @@ export class DifyEventDecoder {
 
   /** The events completed by this transport chunk (often none or many). */
   push(chunk: Uint8Array): RawDifyEvent[] {
-    if (this.broken) return [];
+    if (this.broken) return NONE;
     const text = this.text.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     if (text) this.parser.feed(text);
     return this.take();
@@ -74,7 +74,7 @@ export class DifyEventDecoder {
 
   /** The body ended: the events of a last frame that lost its blank line. */
   end(): RawDifyEvent[] {
-    if (this.broken) return [];
+    if (this.broken) return NONE;
     // Dify always ends frames with \n\n, but a proxy in between may trim the last one.
     this.parser.feed(`${this.text.end()}\n\n`);
     return this.take();
@@ -111,9 +111,6 @@ export class DifyEventDecoder {
     this.ready.push(record as RawDifyEvent);
   }
 }
-
-/** Shared empty result: most pushes complete no event or many; never mutated. */
-const NONE: RawDifyEvent[] = [];
 
 /**
  * Yields each Dify event object in order. Ends when the body ends. A `data:` frame that is not a

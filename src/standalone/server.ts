@@ -82,7 +82,7 @@ const LOCALS = Symbol('request locals');
 interface MountedRoute {
   rule: string;
   endpoint: EndpointConfig;
-  /** The endpoint's context; a request's context inherits from it and adds its logger. */
+  /** What a request's context inherits: the endpoint's context plus a `log` read from the request's locals. */
   context: EndpointContext;
   handler: RequestHandler;
   /** Body parsed here (JSON, with the size limit) before the handler runs. */
@@ -230,9 +230,10 @@ export async function createStandaloneServer(options: StandaloneServerOptions): 
       // A standalone process outlives its responses: work may go on after one is finished (webhook async mode).
       backgroundWork: true,
     };
+    const contextPrototype = requestContextPrototype(endpointContext);
     for (const route of routes) {
       const rule = endpoint.prefix + (route.rule === '/' && endpoint.prefix ? '/' : route.rule);
-      const mountedRoute: MountedRoute = { rule, endpoint, context: requestContextPrototype(endpointContext), handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' };
+      const mountedRoute: MountedRoute = { rule, endpoint, context: contextPrototype, handler: route.handler, parseJson: endpoint.group === 'chat-app' && route.method === 'POST' };
       router.add(rule, route.method, mountedRoute);
       // A `/` page rule at a prefix also answers the bare prefix.
       if (endpoint.prefix && rule === `${endpoint.prefix}/`) router.add(endpoint.prefix, route.method, { ...mountedRoute, rule: endpoint.prefix });
