@@ -140,10 +140,15 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
       await runTurn(runOptions(prepared, signal, sink, false));
     }
   } catch (err) {
-    if (!res.headersSent) sendError(res, chatAppError(err));
-    else if (!res.writableEnded) res.end();
-    logUnexpected(res, err);
+    failTurn(res, err);
   }
+}
+
+/** A turn that threw: the error in OpenAI's envelope if nothing was sent yet, else the end of the response. */
+export function failTurn(res: Response, err: unknown): void {
+  if (!res.headersSent) sendError(res, chatAppError(err));
+  else if (!res.writableEnded) res.end();
+  logUnexpected(res, err);
 }
 
 export function logUnexpected(res: Response, err: unknown): void {
@@ -162,7 +167,7 @@ export class ChatStreamSink implements AnswerSink {
   private sentText = false;
 
   constructor(
-    private readonly res: Response,
+    res: Response,
     model: string,
     private readonly includeUsage: boolean,
     keepaliveMs: number | undefined,

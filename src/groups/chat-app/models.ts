@@ -1,6 +1,7 @@
 /** GET /v1/models and GET /v1/models/{id} (openai-compat.md §5.1). */
 import type { Request, Response } from 'express';
 import { modelNotFound, sendError } from '../../openai/errors.js';
+import { sendJson } from '../../openai/json-response.js';
 import { listApps } from './apps.js';
 import { prepareResponse } from './http.js';
 import { authorize, logUnexpected } from './chat-completions.js';
@@ -17,7 +18,7 @@ export async function listModels(req: Request, res: Response): Promise<void> {
   try {
     const { ctx, settings } = authorize(req, res);
     const apps = await listApps(ctx, settings);
-    res.status(200).type('application/json').send(JSON.stringify({ object: 'list', data: apps.map((a) => modelObject(a.modelId, a.info.mode)) }));
+    sendJson(res, 200, JSON.stringify({ object: 'list', data: apps.map((a) => modelObject(a.modelId, a.info.mode)) }));
   } catch (err) {
     sendError(res, err);
     logUnexpected(res, err);
@@ -46,7 +47,7 @@ export async function retrieveModel(req: Request, res: Response): Promise<void> 
     const apps = await listApps(ctx, settings);
     const app = apps.find((a) => a.modelId === id);
     if (!app) throw modelNotFound(id);
-    res.status(200).type('application/json').send(JSON.stringify(modelObject(app.modelId, app.info.mode)));
+    sendJson(res, 200, JSON.stringify(modelObject(app.modelId, app.info.mode)));
   } catch (err) {
     sendError(res, err);
     logUnexpected(res, err);

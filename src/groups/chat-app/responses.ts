@@ -14,8 +14,7 @@ import {
 } from '../../openai/responses.js';
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
-import { authorize, CONVERSATION_HEADER, logUnexpected, prepareTurn, runOptions } from './chat-completions.js';
-import { chatAppError } from './errors.js';
+import { authorize, CONVERSATION_HEADER, failTurn, prepareTurn, runOptions } from './chat-completions.js';
 import { sendJson } from '../../openai/json-response.js';
 import { prepareResponse, readJsonBody } from './http.js';
 import { runTurn, type AnswerSink } from './run.js';
@@ -46,9 +45,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
     const sink = body.stream ? new ResponsesStreamSink(res, state, settings.keepalive_ms ?? undefined) : new ResponsesObjectSink(res, state);
     await runTurn(runOptions(prepared, signal, sink, body.stream === true));
   } catch (err) {
-    if (!res.headersSent) sendError(res, chatAppError(err));
-    else if (!res.writableEnded) res.end();
-    logUnexpected(res, err);
+    failTurn(res, err);
   }
 }
 
