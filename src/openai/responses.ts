@@ -1,16 +1,12 @@
 /**
  * The Responses API subset real clients need (openai-compat.md §6.2): request schema, input items
- * -> chat-style messages, the final `response` object, and a stream writer that emits the named
- * events in the order openai-node's accumulator, the AI SDK and Codex expect.
+ * -> chat-style messages, tools, usage. The response object and its events: response-builder.ts.
  * Generic: knows OpenAI shapes, not Dify.
  */
-import { randomUUID } from 'node:crypto';
-import type { Response as ExpressResponse } from 'express';
 import { z } from 'zod';
 import type { OpenAIUsage } from './chat-chunks.js';
 import { invalidRequest, unsupported } from './errors.js';
 import type { ChatMessageIn, FunctionTool, ToolChoice } from './schemas.js';
-import { SseWriter } from './sse.js';
 
 export const responsesRequestSchema = z.looseObject({
   model: z.string({ error: 'you must provide a model parameter' }).min(1, 'you must provide a model parameter'),
@@ -141,16 +137,6 @@ export function responsesTools(req: ResponsesRequest): { tools: FunctionTool[]; 
   return { tools, toolChoice };
 }
 
-export type OutputItem =
-  | {
-      type: 'message';
-      id: string;
-      status: 'in_progress' | 'completed';
-      role: 'assistant';
-      content: Array<{ type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] }>;
-    }
-  | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' };
-
 export function responsesUsage(u: OpenAIUsage): Record<string, unknown> {
   return {
     input_tokens: u.prompt_tokens,
@@ -159,149 +145,4 @@ export function responsesUsage(u: OpenAIUsage): Record<string, unknown> {
     output_tokens_details: { reasoning_tokens: u.completion_tokens_details.reasoning_tokens },
     total_tokens: u.total_tokens,
   };
-}
-
-const hex = () => randomUUID().replace(/-/g, '');
-
-/** The `response` object in any state. */
-export class ResponseState {
-  readonly id = 'resp_' + hex();
-  readonly createdAt = Math.floor(Date.now() / 1000);
-  readonly output: OutputItem[] = [];
-  status: 'in_progress' | 'completed' | 'failed' = 'in_progress';
-  usage: Record<string, unknown> | null = null;
-  error: { code: string; message: string } | null = null;
-
-  constructor(
-    readonly model: string,
-    readonly request: ResponsesRequest,
-  ) {}
-
-  toJSON(): Record<string, unknown> {
-    return {
-      id: this.id,
-      object: 'response',
-      created_at: this.createdAt,
-      status: this.status,
-      background: false,
-      error: this.error,
-      incomplete_details: null,
-      instructions: this.request.instructions ?? null,
-      max_output_tokens: this.request.max_output_tokens ?? null,
-      model: this.model,
-      output: this.output,
-      parallel_tool_calls: this.request.parallel_tool_calls ?? true,
-      previous_response_id: null,
-      reasoning: { effort: null, summary: null },
-      store: false,
-      temperature: this.request.temperature ?? 1,
-      text: { format: { type: 'text' } },
-      tool_choice: this.request.tool_choice ?? 'auto',
-      tools: this.request.tools ?? [],
-      top_p: this.request.top_p ?? 1,
-      truncation: 'disabled',
-      usage: this.usage,
-      user: this.request.user ?? null,
-      metadata: this.request.metadata ?? {},
-    };
-  }
-
-  newMessage(): Extract<OutputItem, { type: 'message' }> {
-    const item: Extract<OutputItem, { type: 'message' }> = { type: 'message', id: 'msg_' + hex(), status: 'in_progress', role: 'assistant', content: [] };
-    this.output.push(item);
-    return item;
-  }
-
-  newFunctionCall(callId: string, name: string, args: string): Extract<OutputItem, { type: 'function_call' }> {
-    const item: Extract<OutputItem, { type: 'function_call' }> = { type: 'function_call', id: 'fc_' + hex(), call_id: callId, name, arguments: args, status: 'completed' };
-    this.output.push(item);
-    return item;
-  }
-}
-
-/** Streams one response as named events with increasing sequence numbers. */
-export class ResponsesStreamWriter {
-  private seq = 0;
-  private readonly writer: SseWriter;
-  private message: Extract<OutputItem, { type: 'message' }> | undefined;
-  private messageIndex = -1;
-  private text = '';
-
-  constructor(
-    res: ExpressResponse,
-    readonly state: ResponseState,
-    keepaliveMs?: number,
-  ) {
-    this.writer = new SseWriter(res, {
-      ...(keepaliveMs ? { keepaliveMs } : {}),
-      keepaliveFrame: () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${this.seq++}}\n\n`,
-    });
-  }
-
-  private emit(type: string, fields: Record<string, unknown>): void {
-    const payload = JSON.stringify({ type, ...fields, sequence_number: this.seq++ });
-    this.writer.event(type, payload);
-  }
-
-  start(headers: Record<string, string>): void {
-    this.writer.start(headers);
-    const response = this.state.toJSON();
-    this.emit('response.created', { response });
-    this.emit('response.in_progress', { response });
-  }
-
-  text_(delta: string): void {
-    if (!this.message) {
-      this.message = this.state.newMessage();
-      this.messageIndex = this.state.output.length - 1;
-      this.text = '';
-      this.emit('response.output_item.added', { output_index: this.messageIndex, item: { ...this.message, content: [] } });
-      this.emit('response.content_part.added', {
-        item_id: this.message.id,
-        output_index: this.messageIndex,
-        content_index: 0,
-        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-      });
-    }
-    this.text += delta;
-    this.emit('response.output_text.delta', { item_id: this.message.id, output_index: this.messageIndex, content_index: 0, delta, logprobs: [] });
-  }
-
-  private closeMessage(): void {
-    const m = this.message;
-    if (!m) return;
-    const part = { type: 'output_text' as const, text: this.text, annotations: [], logprobs: [] };
-    this.emit('response.output_text.done', { item_id: m.id, output_index: this.messageIndex, content_index: 0, text: this.text, logprobs: [] });
-    this.emit('response.content_part.done', { item_id: m.id, output_index: this.messageIndex, content_index: 0, part });
-    m.content = [part];
-    m.status = 'completed';
-    this.emit('response.output_item.done', { output_index: this.messageIndex, item: m });
-    this.message = undefined;
-  }
-
-  functionCall(callId: string, name: string, args: string): void {
-    this.closeMessage();
-    const item = this.state.newFunctionCall(callId, name, args);
-    const index = this.state.output.length - 1;
-    this.emit('response.output_item.added', { output_index: index, item: { ...item, arguments: '', status: 'in_progress' } });
-    if (args) this.emit('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: args });
-    this.emit('response.function_call_arguments.done', { item_id: item.id, output_index: index, name, arguments: args });
-    this.emit('response.output_item.done', { output_index: index, item });
-  }
-
-  complete(usage: OpenAIUsage): void {
-    this.closeMessage();
-    this.state.status = 'completed';
-    this.state.usage = responsesUsage(usage);
-    this.emit('response.completed', { response: this.state.toJSON() });
-    this.writer.end();
-  }
-
-  fail(code: string, message: string): void {
-    this.emit('error', { code, message, param: null });
-    this.state.status = 'failed';
-    this.state.error = { code, message };
-    this.emit('response.failed', { response: this.state.toJSON() });
-    this.writer.end();
-  }
 }

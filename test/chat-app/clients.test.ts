@@ -178,6 +178,29 @@ describe('openai (v7)', () => {
     expect(JSON.parse(fc!.arguments)).toEqual({ city: 'Paris' });
   });
 
+  it('responses: the app\'s reasoning is a reasoning item ahead of the message, streamed and not', async () => {
+    scenario = 'reasoning';
+    const r = await client().responses.create({ model: 'dify-support-bot', input: 'think' });
+    expect(r.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    const item = r.output[0] as { summary: Array<{ type: string; text: string }> };
+    expect(item.summary[0]!.text).toContain('so 391.');
+    expect(r.output_text).toBe('17 × 23 = **391**.');
+    // Sent back as clients do (reasoning item included), the history continues the Dify conversation.
+    const first = fake.runs[fake.runs.length - 1]!;
+    const input = [{ role: 'user' as const, content: 'think' }, ...(r.output as OpenAI.Responses.ResponseInputItem[]), { role: 'user' as const, content: 'and 17 × 24?' }];
+    await client().responses.create({ model: 'dify-support-bot', input });
+    const next = fake.runs[fake.runs.length - 1]!;
+    expect(next.request.conversationId).toBe(first.conversationId);
+    expect(next.request.query).toBe('and 17 × 24?');
+    const stream = client().responses.stream({ model: 'dify-support-bot', input: 'think again' });
+    let summary = '';
+    stream.on('response.reasoning_summary_text.delta', (e) => (summary += e.delta));
+    const final = await stream.finalResponse();
+    expect(summary).toContain('17 × 20 = 340');
+    expect(final.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    expect(final.output_text).toBe('17 × 23 = **391**.');
+  });
+
   it('responses: previous_response_id -> 400', async () => {
     await expect(client().responses.create({ model: 'dify-support-bot', input: 'x', previous_response_id: 'resp_1' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
@@ -252,6 +275,21 @@ describe('AI SDK', () => {
     for await (const p of s.fullStream) parts.push(p.type);
     expect(parts).not.toContain('error');
     expect(await s.text).toMatch(/stream via responses/);
+  });
+
+  it('@ai-sdk/openai (Responses API) reads the app\'s reasoning', async () => {
+    scenario = 'reasoning';
+    const openai = createOpenAI({ baseURL: base(), apiKey: API_KEY });
+    const g = await generateText({ model: openai('dify-support-bot'), prompt: 'think', maxRetries: 0 });
+    expect(g.reasoningText).toContain('so 391.');
+    expect(g.text).toBe('17 × 23 = **391**.');
+    const s = streamText({ model: openai('dify-support-bot'), prompt: 'think on', maxRetries: 0 });
+    const parts: string[] = [];
+    for await (const p of s.fullStream) parts.push(p.type);
+    expect(parts).not.toContain('error');
+    expect(parts.indexOf('reasoning-delta')).toBeLessThan(parts.indexOf('text-delta'));
+    expect(await s.reasoningText).toContain('17 × 20 = 340');
+    expect(await s.text).toBe('17 × 23 = **391**.');
   });
 });
 

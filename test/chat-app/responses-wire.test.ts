@@ -1,7 +1,7 @@
 /** Responses API on the wire, and smaller request options (response_format, model ids, input filter). */
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { chatErrorMidStream } from '../fakes/dify-apps.js';
+import { chatErrorMidStream, chatReasoningStream } from '../fakes/dify-apps.js';
 import { FakeDifyApp } from './fake-app.js';
 import { API_KEY, buildApp, startHarness } from './harness.js';
 
@@ -63,6 +63,43 @@ describe('responses on the wire', () => {
     } finally {
       await h.close();
     }
+  });
+
+  it('reasoning streams as a reasoning item (summary part) before the message item', async () => {
+    const { app } = buildApp({ app: new FakeDifyApp({ script: () => chatReasoningStream() }) });
+    const r = await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'x', stream: true }).buffer(true).parse(textParser);
+    const ev = events(r.body);
+    ev.forEach((e, i) => expect(e.data.sequence_number).toBe(i));
+    const names = ev.map((e) => e.name).filter((n) => !n.endsWith('.delta'));
+    expect(names).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const reasoning = ev.filter((e) => e.name === 'response.reasoning_summary_text.delta');
+    expect(reasoning.every((e) => e.data.output_index === 0 && e.data.summary_index === 0)).toBe(true);
+    expect(reasoning.map((e) => e.data.delta).join('')).toContain('17 × 3 = 51');
+    const text = ev.filter((e) => e.name === 'response.output_text.delta');
+    expect(text.every((e) => e.data.output_index === 1)).toBe(true);
+    expect(text.map((e) => e.data.delta).join('')).toBe('17 × 23 = **391**.');
+    const done = ev[ev.length - 1]!.data.response;
+    expect(done.output.map((o: { type: string }) => o.type)).toEqual(['reasoning', 'message']);
+    expect(done.output[0].summary[0]).toEqual({ type: 'summary_text', text: expect.stringContaining('so 391.') });
+    // hidden: no reasoning item at all.
+    const hidden = buildApp({ app: new FakeDifyApp({ script: () => chatReasoningStream() }), settings: { reasoning_output: 'hidden' } }).app;
+    const plain = await request(hidden).post('/v1/responses').set(auth).send({ model: 'm', input: 'x' });
+    expect(plain.body.output.map((o: { type: string }) => o.type)).toEqual(['message']);
+    expect(plain.body.output[0].content[0].text).toBe('17 × 23 = **391**.');
   });
 
   it('mid-stream error: error event then response.failed', async () => {

@@ -1,17 +1,20 @@
-/** POST /v1/responses over a Dify app: the subset Codex, openai-node and the AI SDK use. */
+/**
+ * POST /v1/responses over a Dify app: the subset Codex, openai-node and the AI SDK use. The app's
+ * reasoning (think blocks, agent thoughts) becomes a reasoning item ahead of the message.
+ */
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
 import { fromStreamError, sendError, streamErrorBody } from '../../openai/errors.js';
+import { ResponseBuilder } from '../../openai/response-builder.js';
 import {
-  ResponseState,
-  ResponsesStreamWriter,
   rejectUnsupportedResponses,
   responsesInputToMessages,
   responsesRequestSchema,
   responsesTools,
-  responsesUsage,
+  type ResponsesRequest,
 } from '../../openai/responses.js';
+import { SseWriter } from '../../openai/sse.js';
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { authorize, CONVERSATION_HEADER, failTurn, prepareTurn, runOptions } from './chat-completions.js';
@@ -40,78 +43,90 @@ export async function responses(req: Request, res: Response): Promise<void> {
       toolChoice,
       user: body.user ?? body.safety_identifier ?? undefined,
     });
-    const state = new ResponseState(prepared.app.modelId, body);
+    const model = prepared.app.modelId;
     const signal = clientAbortSignal(req, res);
-    const sink = body.stream ? new ResponsesStreamSink(res, state, settings.keepalive_ms ?? undefined) : new ResponsesObjectSink(res, state);
+    const sink = body.stream ? new ResponsesStreamSink(res, model, body, settings.keepalive_ms ?? undefined) : new ResponsesObjectSink(res, model, body);
     await runTurn(runOptions(prepared, signal, sink, body.stream === true));
   } catch (err) {
     failTurn(res, err);
   }
 }
 
+/** Streams the answer as Responses events: reasoning items, a message, then the function calls. */
 class ResponsesStreamSink implements AnswerSink {
-  private readonly w: ResponsesStreamWriter;
+  private readonly writer: SseWriter;
+  private readonly builder: ResponseBuilder;
   private sentText = false;
-  constructor(res: Response, state: ResponseState, keepaliveMs: number | undefined) {
-    this.w = new ResponsesStreamWriter(res, state, keepaliveMs);
+  constructor(res: Response, model: string, body: ResponsesRequest, keepaliveMs: number | undefined) {
+    this.writer = new SseWriter(res, {
+      ...(keepaliveMs ? { keepaliveMs } : {}),
+      keepaliveFrame: () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${this.builder.nextSeq()}}\n\n`,
+    });
+    this.builder = new ResponseBuilder(model, body, (type, data) => this.writer.event(type, JSON.stringify(data)));
   }
   start(meta: { conversationId: string | undefined }): void {
-    this.w.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
+    this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
+    this.builder.started();
   }
-  reasoning(): void {
-    /* reasoning is not surfaced on the Responses API subset */
+  reasoning(text: string): void {
+    this.builder.event({ type: 'reasoning', text });
   }
   content(text: string): void {
     this.sentText = true;
-    this.w.text_(text);
+    this.builder.event({ type: 'content', text });
   }
-  toolCall(call: { id: string; name: string; arguments: string }): void {
-    this.w.functionCall(call.id, call.name, call.arguments);
+  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
+    this.builder.event({ type: 'tool_call', index: call.index, id: call.id, name: call.name, args: call.arguments });
   }
   replace(text: string): void {
     this.content(this.sentText ? `\n\n${text}` : text);
   }
-  finish(_reason: FinishReason, usage: OpenAIUsage): void {
-    this.w.complete(usage);
+  finish(reason: FinishReason, usage: OpenAIUsage): void {
+    this.builder.finish(usage, reason);
+    this.writer.end();
   }
   fail(error: TranslatorError): void {
     const body = streamErrorBody(error.code, error.message, error.status);
-    this.w.fail(body.error.code ?? 'upstream_error', body.error.message);
+    this.builder.failed({ code: body.error.code ?? 'upstream_error', message: body.error.message });
+    this.writer.end();
   }
 }
 
+/** Collects the answer; the response object is built at the end (moderation may replace the text). */
 class ResponsesObjectSink implements AnswerSink {
+  private reasoningText = '';
   private text = '';
-  private readonly calls: Array<{ id: string; name: string; arguments: string }> = [];
+  private readonly calls: Array<{ index: number; id: string; name: string; arguments: string }> = [];
   private conversationId: string | undefined;
   constructor(
     private readonly res: Response,
-    private readonly state: ResponseState,
+    private readonly model: string,
+    private readonly body: ResponsesRequest,
   ) {}
   start(meta: { conversationId: string | undefined }): void {
     this.conversationId = meta.conversationId;
   }
-  reasoning(): void {}
+  reasoning(text: string): void {
+    this.reasoningText += text;
+  }
   content(text: string): void {
     this.text += text;
   }
-  toolCall(call: { id: string; name: string; arguments: string }): void {
+  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
     this.calls.push(call);
   }
   replace(text: string): void {
     this.text = text;
   }
-  finish(_reason: FinishReason, usage: OpenAIUsage): void {
-    if (this.text || this.calls.length === 0) {
-      const m = this.state.newMessage();
-      m.content = [{ type: 'output_text', text: this.text, annotations: [], logprobs: [] }];
-      m.status = 'completed';
-    }
-    for (const c of this.calls) this.state.newFunctionCall(c.id, c.name, c.arguments);
-    this.state.status = 'completed';
-    this.state.usage = responsesUsage(usage);
+  finish(reason: FinishReason, usage: OpenAIUsage): void {
+    const builder = new ResponseBuilder(this.model, this.body);
+    if (this.reasoningText) builder.event({ type: 'reasoning', text: this.reasoningText });
+    // An empty answer is still one (empty) message, as OpenAI answers it.
+    if (this.text || this.calls.length === 0) builder.event({ type: 'content', text: this.text });
+    for (const c of this.calls) builder.event({ type: 'tool_call', index: c.index, id: c.id, name: c.name, args: c.arguments });
+    const response = builder.finish(usage, reason);
     if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    sendJson(this.res, 200, JSON.stringify(this.state.toJSON()));
+    sendJson(this.res, 200, JSON.stringify(response));
   }
   fail(error: TranslatorError): void {
     sendError(this.res, fromStreamError(error.code, error.message, error.status));
