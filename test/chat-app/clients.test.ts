@@ -257,6 +257,12 @@ describe('AI SDK', () => {
     expect(await s.finishReason).toBe('tool-calls');
   });
 
+  it('app variables through providerOptions (openai-compatible passes them in the body)', async () => {
+    scenario = 'echo';
+    await generateText({ model: provider().chatModel('dify-support-bot'), prompt: 'vars', providerOptions: { dify: { inputs: { audience: 'kids' } } }, maxRetries: 0 });
+    expect(fake.runs[fake.runs.length - 1]!.request.inputs).toMatchObject({ audience: 'kids' });
+  });
+
   it('mid-stream error surfaces as finishReason error', async () => {
     scenario = 'error';
     const s = streamText({ model: provider().chatModel('dify-support-bot'), prompt: 'x', maxRetries: 0, onError: () => undefined });

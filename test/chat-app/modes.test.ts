@@ -70,6 +70,33 @@ describe('app modes', () => {
     expect(r.headers['x-dify-conversation-id']).toBeUndefined();
   });
 
+  it('app variables from the body\'s `inputs` go upstream over the defaults; the text goes to a variable they leave free', async () => {
+    const chat = new FakeDifyApp({ parameters: { inputs: [{ variable: 'language', type: 'select', required: true, options: ['en', 'fr'] }] } });
+    const { app } = buildApp({ app: chat });
+    await request(app).post('/v1/chat/completions').set(auth).send(hi()).expect(200);
+    expect(chat.runs[0]!.request.inputs).toEqual({ language: 'en' });
+    await request(app).post('/v1/chat/completions').set(auth).send({ ...hi('bonjour'), inputs: { language: 'fr', extra: 3 } }).expect(200);
+    expect(chat.runs[1]!.request.inputs).toEqual({ language: 'fr', extra: 3 });
+    await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'salut', inputs: { language: 'fr' } }).expect(200);
+    expect(chat.runs[2]!.request.inputs).toEqual({ language: 'fr' });
+
+    const workflow = new FakeDifyApp({
+      mode: 'workflow',
+      parameters: { inputs: [{ variable: 'topic', type: 'text-input', required: true }, { variable: 'notes', type: 'paragraph', required: false }] },
+      script: () => workflowStream({ answer: 'Done.' }),
+    });
+    const wf = buildApp({ app: workflow }).app;
+    await request(wf).post('/v1/chat/completions').set(auth).send({ ...hi('write it'), inputs: { topic: 'tides' } }).expect(200);
+    expect(workflow.runs[0]!.request.inputs).toEqual({ topic: 'tides', notes: 'write it' });
+
+    for (const inputs of ['fr', ['fr'], 3]) {
+      const bad = await request(app).post('/v1/chat/completions').set(auth).send({ ...hi(), inputs });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ type: 'invalid_request_error', param: 'inputs' });
+    }
+    expect(chat.runs).toHaveLength(3);
+  });
+
   it('workflow app: text_chunk stream, or the outputs when nothing streamed', async () => {
     const streaming = new FakeDifyApp({ mode: 'workflow', script: () => workflowStream({ answer: 'Streamed result.' }) });
     const r1 = await request(buildApp({ app: streaming }).app).post('/v1/chat/completions').set(auth).send(hi('summarise'));

@@ -10,7 +10,7 @@ import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
 import { sendJson } from '../../openai/json-response.js';
-import { planTurn } from './plan.js';
+import { clientInputs, planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
 import type { TranslatorError } from '../../dify/translator.js';
@@ -57,6 +57,8 @@ export async function prepareTurn(args: {
   toolChoice: ToolChoice;
   user: string | undefined;
   instruction?: string;
+  /** The request body's `inputs` (app variables), if any. */
+  inputs?: Record<string, unknown> | undefined;
 }): Promise<PreparedTurn> {
   const { ctx, settings } = args;
   const app = await resolveApp(ctx, settings, args.model);
@@ -81,6 +83,7 @@ export async function prepareTurn(args: {
     pinnedConversationId: conversationHeader(args.req),
     store,
     ...(args.instruction ? { instruction: args.instruction } : {}),
+    ...(args.inputs ? { inputs: args.inputs } : {}),
   });
   return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
 }
@@ -129,6 +132,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
       toolChoice,
       user: body.user ?? body.safety_identifier ?? undefined,
       instruction: responseFormatHint(body.response_format),
+      inputs: clientInputs(body),
     });
     const signal = clientAbortSignal(req, res);
     const model = prepared.app.modelId;

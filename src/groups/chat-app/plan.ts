@@ -35,6 +35,8 @@ export interface TurnInput {
   store: ConversationStore;
   /** Extra instruction for this turn (response_format), put before the message like the tool prompt. */
   instruction?: string;
+  /** App variables the client set (the non-standard `inputs` body field); over the app's defaults. */
+  inputs?: Record<string, unknown>;
 }
 
 export interface TurnPlan {
@@ -135,11 +137,27 @@ function withPrefix(prefix: string, query: string): string {
   return query ? `${prefix}\n\n${query}` : prefix;
 }
 
-/** The variable that carries the text of completion/workflow apps: first paragraph/text input, else `query`. */
-export function textInputVariable(params: AppParameters | undefined, exclude: string): string {
+/**
+ * The variable that carries the text of completion/workflow apps: the first paragraph/text input not
+ * already taken (by the system prompt, or set by the client), else `query`.
+ */
+export function textInputVariable(params: AppParameters | undefined, taken: ReadonlySet<string>): string {
   const fields = params?.inputs ?? [];
-  const f = fields.find((x) => (x.type === 'paragraph' || x.type === 'text-input') && x.variable !== exclude);
+  const f = fields.find((x) => (x.type === 'paragraph' || x.type === 'text-input') && !taken.has(x.variable));
   return f ? f.variable : 'query';
+}
+
+/**
+ * App variables from the request body's `inputs` (not an OpenAI field: the SDKs send it as an extra
+ * body field). Values go to Dify as they are; Dify checks them against the app's form.
+ */
+export function clientInputs(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const inputs = body.inputs;
+  if (inputs === undefined || inputs === null) return undefined;
+  if (typeof inputs !== 'object' || Array.isArray(inputs)) {
+    throw invalidRequest("'inputs' must be an object that maps the app's input variables to values.", 'inputs', 'invalid_type');
+  }
+  return inputs as Record<string, unknown>;
 }
 
 function defaultInputs(params: AppParameters | undefined): Record<string, unknown> {
@@ -174,7 +192,7 @@ export async function planTurn(t: TurnInput): Promise<TurnPlan> {
   const sys = systemText(messages);
   const sysMode = settings.system_prompt;
   const sysVar = settings.system_prompt_variable;
-  const inputs = defaultInputs(t.app.parameters);
+  const inputs = { ...defaultInputs(t.app.parameters), ...t.inputs };
   let prefix = '';
   if (sys) {
     if (sysMode === 'input') {
@@ -238,7 +256,9 @@ export async function planTurn(t: TurnInput): Promise<TurnPlan> {
     if (conversationId) request.conversationId = conversationId;
     if (fallbackQuery !== undefined && !t.pinnedConversationId) fallback = { ...base, query: fallbackQuery };
   } else {
-    const v = textInputVariable(t.app.parameters, sysMode === 'input' ? sysVar : '');
+    const taken = new Set(Object.keys(t.inputs ?? {}));
+    if (sysMode === 'input' && sysVar) taken.add(sysVar);
+    const v = textInputVariable(t.app.parameters, taken);
     request = { ...base, inputs: { ...inputs, [v]: query } };
     if (t.app.info.mode === 'completion') request.query = query;
   }
