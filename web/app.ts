@@ -9,7 +9,7 @@ import { plainText, renderMarkdown } from './markdown.js';
 import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
 import { HttpError, readEvents } from './stream.js';
-import type { ChatMessage, ChatState, PageConfig, PageEvent } from './types.js';
+import type { ChatMessage, ChatState, PageConfig, PageEvent, PageInputField } from './types.js';
 
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, html?: string): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -68,6 +68,11 @@ class ChatPage {
   private statusEl!: HTMLElement;
   private announcer!: HTMLElement;
   private scrollDownBtn!: HTMLButtonElement;
+  /** The app's form while a new chat shows it, by variable. */
+  private formFields = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
+  /** What the form held when the last chat started: a new chat offers it again. */
+  private lastInputs: Record<string, string | number | boolean> | undefined;
+  private formError: HTMLElement | undefined;
 
   constructor(private config: PageConfig) {
     this.t = strings(config.lang);
@@ -208,9 +213,106 @@ class ChatPage {
       this.thread.append(this.welcome());
     } else {
       if (this.config.welcome) this.thread.append(this.welcomeBubble());
+      const summary = this.inputsSummary();
+      if (summary) this.thread.append(summary);
       for (const m of messages) this.thread.append(this.messageEl(m));
     }
     this.scrollToBottom(true);
+  }
+
+  /** The app's form, asked before a chat starts (Dify takes its variables when a conversation starts). */
+  private inputsForm(fields: PageInputField[]): HTMLElement {
+    this.formFields.clear();
+    const form = h('fieldset', { class: 'inputs-form' });
+    const legend = h('legend');
+    legend.textContent = this.t.formTitle;
+    form.append(legend);
+    const values = this.state.inputs ?? this.lastInputs ?? {};
+    fields.forEach((f, i) => {
+      const id = `dbw-input-${i}`;
+      const row = h('div', { class: `field field-${f.type}` });
+      const label = h('label', { for: id });
+      label.textContent = f.label;
+      if (!f.required) label.append(h('span', { class: 'field-optional' }, ` · ${this.t.optional}`));
+      const value = values[f.variable] ?? f.default;
+      let control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+      if (f.type === 'select') {
+        control = h('select', { id });
+        if (!f.required) control.append(h('option', { value: '' }));
+        for (const option of f.options ?? []) {
+          const o = h('option', { value: option });
+          o.textContent = option;
+          control.append(o);
+        }
+        control.value = typeof value === 'string' && f.options?.includes(value) ? value : f.required ? (f.options?.[0] ?? '') : '';
+      } else if (f.type === 'paragraph') {
+        control = h('textarea', { id, rows: '3' });
+        control.value = value === undefined ? '' : String(value);
+      } else if (f.type === 'checkbox') {
+        control = h('input', { id, type: 'checkbox' });
+        control.checked = value === true;
+      } else {
+        control = h('input', { id, type: f.type === 'number' ? 'number' : 'text', autocomplete: 'off' });
+        control.value = value === undefined ? '' : String(value);
+      }
+      if (f.maxLength && !(control instanceof HTMLSelectElement)) control.setAttribute('maxlength', String(f.maxLength));
+      if (f.required) control.setAttribute('aria-required', 'true');
+      control.addEventListener('input', () => control.removeAttribute('aria-invalid'));
+      this.formFields.set(f.variable, control);
+      if (f.type === 'checkbox') row.append(control, label);
+      else row.append(label, control);
+      form.append(row);
+    });
+    this.formError = h('p', { class: 'form-error', role: 'alert' });
+    this.formError.hidden = true;
+    form.append(this.formError);
+    return form;
+  }
+
+  /** What the chat started with, one line above it. */
+  private inputsSummary(): HTMLElement | undefined {
+    const values = this.state.inputs;
+    const fields = this.config.inputs ?? [];
+    const parts = fields.filter((f) => values?.[f.variable] !== undefined).map((f) => `${f.label}: ${values![f.variable] === true ? '✓' : String(values![f.variable])}`);
+    if (parts.length === 0) return undefined;
+    const el = h('p', { class: 'inputs-summary' });
+    el.textContent = parts.join(' · ');
+    return el;
+  }
+
+  /**
+   * Before the first message of a chat with a form: the form's values become the chat's inputs.
+   * False (and the first missing field focused) when a required one is empty.
+   */
+  private takeFormValues(): boolean {
+    const fields = this.config.inputs ?? [];
+    if (this.state.messages.length > 0 || fields.length === 0) return true;
+    const values: Record<string, string | number | boolean> = {};
+    for (const f of fields) {
+      const control = this.formFields.get(f.variable);
+      if (!control) continue;
+      if (control instanceof HTMLInputElement && control.type === 'checkbox') {
+        values[f.variable] = control.checked;
+        continue;
+      }
+      const raw = control.value.trim();
+      if (raw === '') {
+        if (f.required) {
+          control.setAttribute('aria-invalid', 'true');
+          control.focus();
+          if (this.formError) {
+            this.formError.textContent = fill(this.t.fieldRequired, { label: f.label });
+            this.formError.hidden = false;
+          }
+          return false;
+        }
+        continue;
+      }
+      values[f.variable] = f.type === 'number' ? Number(raw) : raw;
+    }
+    this.state.inputs = values;
+    this.lastInputs = values;
+    return true;
   }
 
   private welcome(): HTMLElement {
@@ -221,6 +323,7 @@ class ChatPage {
     title.textContent = config.botName;
     el.append(title);
     if (config.welcome) el.append(h('div', { class: 'welcome-text markdown' }, renderMarkdown(config.welcome)));
+    if (config.inputs?.length) el.append(this.inputsForm(config.inputs));
     if (config.suggestions.length) {
       const list = h('div', { class: 'suggestions', role: 'group', 'aria-label': t.suggestions });
       for (const q of config.suggestions) {
@@ -443,17 +546,21 @@ class ChatPage {
 
   private sendFromInput(): void {
     const text = this.input.value.trim();
-    if (!text || this.config.problem) return;
+    if (!text || this.config.problem || !this.takeFormValues()) return;
     this.input.value = '';
     this.updateComposer();
     void this.send(text);
   }
 
   private async send(text: string): Promise<void> {
-    if (this.run) return;
+    if (this.run || !this.takeFormValues()) return;
     stopSpeaking();
     if (this.state.messages.length === 0) this.thread.textContent = '';
     if (this.state.messages.length === 0 && this.config.welcome) this.thread.append(this.welcomeBubble());
+    if (this.state.messages.length === 0) {
+      const summary = this.inputsSummary();
+      if (summary) this.thread.append(summary);
+    }
     const user: ChatMessage = { id: randomId(8), role: 'user', content: text, ts: Date.now() };
     this.state.messages.push(user);
     this.thread.append(this.messageEl(user));
@@ -490,7 +597,7 @@ class ChatPage {
       const response = await fetch('api/chat', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-        body: JSON.stringify({ query, uid: this.uid, runId: run.runId, conversationId: this.state.conversationId ?? '', app: this.appId ?? '' }),
+        body: JSON.stringify({ query, uid: this.uid, runId: run.runId, conversationId: this.state.conversationId ?? '', app: this.appId ?? '', ...(this.state.inputs ? { inputs: this.state.inputs } : {}) }),
         signal: run.controller.signal,
         credentials: 'same-origin',
       });
@@ -586,6 +693,8 @@ class ChatPage {
   private newChat(): void {
     if (this.run) this.stop();
     stopSpeaking();
+    // The form of the new chat starts from what this one used.
+    if (this.state.inputs) this.lastInputs = this.state.inputs;
     this.state = { messages: [] };
     this.save();
     this.renderAll();

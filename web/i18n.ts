@@ -38,6 +38,9 @@ const en = {
   file: 'Attachment',
   reset: 'The previous conversation had expired, so a new one was started.',
   today: 'Today',
+  formTitle: 'Before you start',
+  optional: 'optional',
+  fieldRequired: 'Please fill in “{label}” first.',
 };
 
 export type Strings = typeof en;
@@ -79,6 +82,9 @@ const zh: Strings = {
   file: '附件',
   reset: '之前的对话已过期，已为你开始新的对话。',
   today: '今天',
+  formTitle: '开始之前',
+  optional: '选填',
+  fieldRequired: '请先填写“{label}”。',
 };
 
 export function strings(lang: Lang): Strings {

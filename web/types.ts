@@ -1,5 +1,5 @@
 /** Shapes shared by the page's modules (the server's PageConfig and PageEvent, as the page reads them). */
-export type { PageConfig, PageEvent, Skin } from '../src/groups/webapp-skin/protocol.js';
+export type { PageConfig, PageEvent, PageInputField, Skin } from '../src/groups/webapp-skin/protocol.js';
 
 export interface ToolUse {
   id: string;
@@ -24,5 +24,7 @@ export interface ChatMessage {
 
 export interface ChatState {
   conversationId?: string;
+  /** The app's form as this chat started with it (sent with every turn: a reset conversation needs it again). */
+  inputs?: Record<string, string | number | boolean>;
   messages: ChatMessage[];
 }

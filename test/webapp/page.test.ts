@@ -273,3 +273,58 @@ describe('several apps (standalone, mounted below /)', () => {
     await context.close();
   });
 });
+
+describe("the app's form (apps with input variables)", () => {
+  test('asks for the variables before the first message, sends them with every turn, and offers them again for a new chat', async () => {
+    const formApp = new FakeChatApp('app-form', 'Travel Planner', {
+      suggestedQuestions: [],
+      inputs: [
+        { variable: 'language', type: 'select', label: 'Language', required: true, options: ['English', 'Français'] },
+        { variable: 'name', type: 'text-input', label: 'Your name', required: true, maxLength: 20 },
+        { variable: 'notes', type: 'paragraph', label: 'Notes', required: false },
+        { variable: 'photo', type: 'file', label: 'Photo', required: false },
+      ],
+    });
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-form' }, skin: 'cute' }, apps: [formApp], endpointId: 'form' }));
+    servers.push(server);
+    const { context, page } = await open(server.url + '/');
+    await expect(page.locator('.inputs-form label').allTextContents()).resolves.toEqual(['Language', 'Your name', 'Notes · optional']);
+    await expect(page.locator('.inputs-form select').inputValue()).resolves.toBe('English');
+
+    // A required field left empty: nothing is sent, the field says so, the question stays in the composer.
+    await ask(page, 'plan a weekend');
+    await page.waitForSelector('.form-error:has-text("Please fill in “Your name” first.")');
+    await expect(page.locator('#dbw-input-1').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.locator('.composer-input').inputValue()).resolves.toBe('plan a weekend');
+    expect(formApp.runs).toHaveLength(0);
+
+    await page.selectOption('.inputs-form select', 'Français');
+    await page.fill('#dbw-input-1', 'Ada');
+    await page.press('.composer-input', 'Enter');
+    await lastAnswerDone(page);
+    expect(formApp.runs[0]!.inputs).toEqual({ language: 'Français', name: 'Ada' });
+    await expect(page.locator('.inputs-form').count()).resolves.toBe(0);
+    await expect(page.locator('.inputs-summary').textContent()).resolves.toBe('Language: Français · Your name: Ada');
+
+    await ask(page, 'and on Sunday?');
+    await lastAnswerDone(page);
+    expect(formApp.runs[1]!.inputs).toEqual({ language: 'Français', name: 'Ada' });
+    expect(formApp.runs[1]!.conversationId).toBe(formApp.conversationIds[0]);
+
+    // A reload keeps what the chat started with; a new chat offers the last values again.
+    await page.reload();
+    await page.waitForSelector('.inputs-summary:has-text("Your name: Ada")');
+    await page.click('.new-chat');
+    await expect(page.locator('#dbw-input-1').inputValue()).resolves.toBe('Ada');
+
+    // The server checks what a page sends against the app's form.
+    const bad = await page.evaluate(async () => {
+      const r = await fetch('api/chat', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'x', uid: 'uid-12345678', runId: 'run-12345678', inputs: { language: 'Deutsch' } }) });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('inputs.language');
+    expect(formApp.runs).toHaveLength(2);
+    await context.close();
+  });
+});

@@ -6,7 +6,9 @@
 import type { Request, Response } from 'express';
 import { DifyError } from '../../backend/types.js';
 import { clientAbortSignal, type EndpointContext } from '../../host/context.js';
-import { defaultInputs, resolveApp } from './apps.js';
+import { defaultInputs, parametersOf, resolveApp, type ResolvedApp } from './apps.js';
+import { checkPageInputs, pageInputFields } from './inputs.js';
+import type { WebappSettings } from './settings.js';
 import { PageTranslator, type PageEvent } from './translate.js';
 
 const KEEPALIVE_MS = 15_000;
@@ -26,10 +28,12 @@ export interface ChatBody {
   runId: string;
   conversationId?: string;
   app?: string;
+  /** Values for the app's form, checked against it in prepareRun. */
+  inputs?: unknown;
 }
 
 export function parseChatBody(body: Record<string, unknown>): ChatBody | { error: string; param: string } {
-  const { query, uid, runId, conversationId, app } = body;
+  const { query, uid, runId, conversationId, app, inputs } = body;
   if (typeof query !== 'string' || query.trim() === '') return { error: 'query must be a non-empty string', param: 'query' };
   if (query.length > MAX_QUERY_CHARS) return { error: `query is longer than ${MAX_QUERY_CHARS} characters`, param: 'query' };
   if (typeof uid !== 'string' || !ID_PATTERN.test(uid)) return { error: 'uid must be 8-64 letters, digits, "-" or "_"', param: 'uid' };
@@ -43,7 +47,23 @@ export function parseChatBody(body: Record<string, unknown>): ChatBody | { error
     runId,
     ...(typeof conversationId === 'string' && conversationId ? { conversationId } : {}),
     ...(typeof app === 'string' && app ? { app } : {}),
+    ...(inputs !== undefined && inputs !== null ? { inputs } : {}),
   };
+}
+
+/** The app and the inputs of a run: the app's defaults under what the page's form sent (checked). */
+export async function prepareRun(
+  ctx: EndpointContext,
+  settings: WebappSettings,
+  body: ChatBody,
+): Promise<{ app: ResolvedApp; inputs: Record<string, unknown> } | { error: string; param: string }> {
+  const app = await resolveApp(ctx, settings, body.app);
+  const defaults = await defaultInputs(ctx, app);
+  if (body.inputs === undefined) return { app, inputs: defaults };
+  const params = await parametersOf(ctx, app).catch(() => undefined);
+  const checked = checkPageInputs(pageInputFields(params?.inputs ?? []), body.inputs);
+  if ('error' in checked) return checked;
+  return { app, inputs: { ...defaults, ...checked.inputs } };
 }
 
 /** The Dify `user` for a browser: stable per browser, so its conversation ids stay valid. */
@@ -51,9 +71,8 @@ export function difyUser(uid: string): string {
   return `webapp-${uid}`;
 }
 
-export async function streamChat(req: Request, res: Response, ctx: EndpointContext, settings: import('./settings.js').WebappSettings, body: ChatBody): Promise<void> {
-  const app = await resolveApp(ctx, settings, body.app);
-  const inputs = await defaultInputs(ctx, app);
+export async function streamChat(req: Request, res: Response, ctx: EndpointContext, body: ChatBody, run: { app: ResolvedApp; inputs: Record<string, unknown> }): Promise<void> {
+  const { app, inputs } = run;
 
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers';
 import type { Request } from 'express';
 import type { EndpointContext } from '../../host/context.js';
 import { listApps, parametersOf, type ResolvedApp } from './apps.js';
+import { pageInputFields } from './inputs.js';
 import type { PageConfig, Skin } from './protocol.js';
 import { isSkin, type WebappSettings } from './settings.js';
 
@@ -53,15 +54,15 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     appId: app.info.id,
     ...(apps.length > 1 ? { apps: apps.map((a) => ({ id: a.info.id, name: a.info.name })) } : {}),
   };
-  if (!settings.welcomeMessage || !settings.suggestedQuestions) {
-    const params = await withTimeout(
-      parametersOf(ctx, app).catch(() => undefined),
-      PARAMETERS_TIMEOUT_MS,
-    );
-    if (params) {
-      if (!settings.welcomeMessage && params.openingStatement) config.welcome = params.openingStatement;
-      if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);
-    }
+  const params = await withTimeout(
+    parametersOf(ctx, app).catch(() => undefined),
+    PARAMETERS_TIMEOUT_MS,
+  );
+  if (params) {
+    if (!settings.welcomeMessage && params.openingStatement) config.welcome = params.openingStatement;
+    if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);
+    const fields = pageInputFields(params.inputs);
+    if (fields.length > 0) config.inputs = fields;
   }
   return config;
 }

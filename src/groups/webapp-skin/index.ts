@@ -10,7 +10,7 @@ import type { GroupModule } from '../types.js';
 import { NoAppError } from './apps.js';
 import { loadAssets } from './assets.js';
 import { clearSessionCookie, isAuthorized, passwordMatches, setSessionCookie } from './auth.js';
-import { parseChatBody, stopRun, streamChat } from './chat.js';
+import { parseChatBody, prepareRun, stopRun, streamChat } from './chat.js';
 import { buildConfig, pageLanguage, pageSkin } from './config.js';
 import { renderLogin, renderPage } from './page.js';
 import { BodyError, basePath, readBody } from './request.js';
@@ -132,7 +132,9 @@ const chat = handler(async (req, res) => {
   if (!requireAuth(req, res, ctx, settings)) return;
   const body = parseChatBody(await readBody(req));
   if ('error' in body) return apiError(res, 400, body.error, 'invalid_request', body.param);
-  await streamChat(req, res, ctx, settings, body);
+  const run = await prepareRun(ctx, settings, body);
+  if ('error' in run) return apiError(res, 400, run.error, 'invalid_request', run.param);
+  await streamChat(req, res, ctx, body, run);
 });
 
 const stop = handler(async (req, res) => {

@@ -19,6 +19,19 @@ export interface PageConfig {
   storageKey: string;
   /** A message to show instead of the chat (no app configured, Dify unreachable). */
   problem?: string;
+  /** The app's form: asked before a chat starts. */
+  inputs?: PageInputField[];
+}
+
+/** One of the app's input variables as the page draws it. */
+export interface PageInputField {
+  variable: string;
+  label: string;
+  type: 'text' | 'paragraph' | 'select' | 'number' | 'checkbox';
+  required: boolean;
+  maxLength?: number;
+  options?: string[];
+  default?: string | number | boolean;
 }
 
 export type PageEvent =
