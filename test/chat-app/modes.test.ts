@@ -1,5 +1,7 @@
 /** Every app mode, files, keepalive and client abort. */
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -171,6 +173,33 @@ describe('files', () => {
     const r2 = await request(buildApp({ app: without }).app).post('/v1/chat/completions').set(auth).send(img('data:image/jpeg;base64,AAAA'));
     expect(r2.status).toBe(400);
     expect(r2.body.error.message).toMatch(/file input/);
+  });
+});
+
+describe('image URLs the host downloads (plugin mode)', () => {
+  it('refuses addresses on the host\'s own network unless the endpoint allows them', async () => {
+    const jpeg = Buffer.from('ffd8ffe000104a464946', 'hex');
+    const images = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg));
+    await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.jpg`;
+      const body = { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url } }] }] };
+      const parameters = { inputs: [{ variable: 'photo', type: 'file', required: false }] };
+      const guarded = new FakeDifyApp({ fileTransfer: 'upload_only', parameters });
+      const refused = await request(buildApp({ app: guarded }).app).post('/v1/chat/completions').set(auth).send(body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.param).toBe('messages[0].content[1].image_url.url');
+      expect(refused.body.error.message).toMatch(/not a public address/);
+      expect(guarded.uploads).toHaveLength(0);
+      expect(guarded.runs).toHaveLength(0);
+
+      const trusting = new FakeDifyApp({ fileTransfer: 'upload_only', parameters });
+      const ok = await request(buildApp({ app: trusting, settings: { allow_private_image_urls: true } }).app).post('/v1/chat/completions').set(auth).send(body);
+      expect(ok.status).toBe(200);
+      expect(trusting.uploads).toMatchObject([{ mimeType: 'image/jpeg', size: jpeg.length }]);
+    } finally {
+      await new Promise<void>((r) => images.close(() => r()));
+    }
   });
 });
 

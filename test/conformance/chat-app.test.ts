@@ -186,7 +186,7 @@ beforeAll(async () => {
   main = await daemon.listen({ settings: settingsFor('app-conf'), hookId: 'hook-main' });
   noTools = await daemon.listen({ settings: settingsFor('app-conf', { tool_emulation: false }), hookId: 'hook-notools' });
   fast = await daemon.listen({ settings: settingsFor('app-conf', { keepalive_ms: 300, first_event_wait_ms: 150 }), hookId: 'hook-fast' });
-  withFiles = await daemon.listen({ settings: settingsFor('app-files'), hookId: 'hook-files' });
+  withFiles = await daemon.listen({ settings: settingsFor('app-files', { allow_private_image_urls: true }), hookId: 'hook-files' });
   gptNamed = await daemon.listen({ settings: settingsFor('app-gpt'), hookId: 'hook-gpt' });
   slashId = await daemon.listen({ settings: settingsFor('app-conf', { model_id: 'team/conformance-bot' }), hookId: 'hook-slash' });
   for (const [app, mode] of Object.entries(MODE_APPS)) modeFronts.set(mode, await daemon.listen({ settings: settingsFor(app), hookId: `hook-${app}` }));

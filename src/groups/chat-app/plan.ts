@@ -16,6 +16,7 @@ import { ConversationStore } from '../../memory/conversation-store.js';
 import { fingerprint, shortHash, type HistoryTurn } from '../../memory/fingerprint.js';
 import { invalidRequest, unsupported } from '../../openai/errors.js';
 import { memoized } from '../../util/memoize.js';
+import { DownloadError, downloadPublic } from '../../util/public-download.js';
 import type { FunctionTool, NormalizedMessage, ToolChoice } from '../../openai/schemas.js';
 import { buildToolPrompt, renderToolTurns } from '../../openai/tool-emulation.js';
 import type { ChatAppSettings } from './settings.js';
@@ -315,10 +316,13 @@ async function filesFor(t: TurnInput, images: Array<{ url: string; param: string
       mimeType = m[1] || 'image/png';
       data = Buffer.from(m[2]!, 'base64');
     } else if (/^https?:\/\//i.test(img.url)) {
-      const r = await fetch(img.url).catch(() => undefined);
-      if (!r || !r.ok) throw invalidRequest(`Could not download the image at '${img.param}.image_url.url'.`, `${img.param}.image_url.url`);
-      mimeType = r.headers.get('content-type')?.split(';')[0] || 'image/png';
-      data = new Uint8Array(await r.arrayBuffer());
+      // The host downloads it on the client's behalf: never from its own network unless allowed.
+      const got = await downloadPublic(img.url, { allowPrivate: t.settings.allow_private_image_urls }).catch((err: unknown) => {
+        const why = err instanceof DownloadError ? `: ${err.message}` : '';
+        throw invalidRequest(`Could not download the image at '${img.param}.image_url.url'${why}.`, `${img.param}.image_url.url`);
+      });
+      mimeType = got.mimeType || 'image/png';
+      data = got.data;
     } else {
       throw invalidRequest('image_url.url must be an http(s) URL or a base64 data URL.', `${img.param}.image_url.url`);
     }
