@@ -8,6 +8,7 @@ import { icons } from './icons.js';
 import { plainText, renderMarkdown } from './markdown.js';
 import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
+import { ImageTooLargeError, pickImage, type PickedImage } from './images.js';
 import { HttpError, readEvents } from './stream.js';
 import type { ChatMessage, ChatState, PageConfig, PageEvent, PageInputField } from './types.js';
 
@@ -73,6 +74,11 @@ class ChatPage {
   /** What the form held when the last chat started: a new chat offers it again. */
   private lastInputs: Record<string, string | number | boolean> | undefined;
   private formError: HTMLElement | undefined;
+  /** Images picked for the next message. */
+  private picked: PickedImage[] = [];
+  private attachBtn!: HTMLButtonElement;
+  private fileInput!: HTMLInputElement;
+  private attachmentsEl!: HTMLElement;
 
   constructor(private config: PageConfig) {
     this.t = strings(config.lang);
@@ -148,6 +154,14 @@ class ChatPage {
     });
     form.append(this.input);
     const tools = h('div', { class: 'composer-tools' });
+    this.attachBtn = iconButton('attach', icons.image, t.attachImage);
+    this.fileInput = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,image/gif', multiple: '', class: 'file-input', tabindex: '-1', 'aria-hidden': 'true' });
+    this.attachBtn.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      void this.addImages([...(this.fileInput.files ?? [])]);
+      this.fileInput.value = '';
+    });
+    tools.append(this.attachBtn, this.fileInput);
     if (canListen) {
       this.micBtn = iconButton('mic', icons.mic, t.voiceStart);
       this.micBtn.addEventListener('click', () => this.toggleVoice());
@@ -156,7 +170,9 @@ class ChatPage {
     this.sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': t.send, title: t.send });
     tools.append(this.sendBtn);
     form.append(tools);
-    footer.append(form, h('p', { class: 'composer-hint' }, t.hint));
+    this.attachmentsEl = h('div', { class: 'attachments', 'aria-label': t.attachImage });
+    this.attachmentsEl.hidden = true;
+    footer.append(this.attachmentsEl, form, h('p', { class: 'composer-hint' }, t.hint));
 
     this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite' });
 
@@ -180,6 +196,13 @@ class ChatPage {
       }
     });
     this.input.addEventListener('input', () => this.updateComposer());
+    // Pasted images are attached like picked ones.
+    this.input.addEventListener('paste', (e) => {
+      const files = [...(e.clipboardData?.files ?? [])].filter((f) => f.type.startsWith('image/'));
+      if (files.length === 0 || !this.config.images) return;
+      e.preventDefault();
+      void this.addImages(files);
+    });
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.run) {
         e.preventDefault();
@@ -199,6 +222,7 @@ class ChatPage {
     this.sendBtn.title = streaming ? this.t.stop : this.t.send;
     this.sendBtn.classList.toggle('is-stop', streaming);
     this.sendBtn.disabled = !streaming && (input.value.trim() === '' || !!this.config.problem);
+    this.attachBtn.hidden = !this.config.images;
     this.statusEl.textContent = streaming ? this.t.typing : this.t.online;
     this.root.classList.toggle('is-streaming', streaming);
     this.thread.setAttribute('aria-busy', String(streaming));
@@ -366,7 +390,13 @@ class ChatPage {
     if (m.role === 'user') {
       const p = h('div', { class: 'user-text' });
       p.textContent = m.content;
-      bubble.replaceChildren(p);
+      const parts: HTMLElement[] = [];
+      if (m.images?.length) {
+        const images = h('div', { class: 'msg-images' });
+        for (const src of m.images) images.append(h('img', { src, alt: this.t.image }));
+        parts.push(images);
+      }
+      bubble.replaceChildren(...parts, p);
       return;
     }
     const parts: HTMLElement[] = [];
@@ -561,10 +591,48 @@ class ChatPage {
       const summary = this.inputsSummary();
       if (summary) this.thread.append(summary);
     }
-    const user: ChatMessage = { id: randomId(8), role: 'user', content: text, ts: Date.now() };
+    const images = this.picked;
+    this.picked = [];
+    this.renderAttachments();
+    const user: ChatMessage = { id: randomId(8), role: 'user', content: text, ts: Date.now(), ...(images.length ? { images: images.map((i) => i.thumb) } : {}) };
     this.state.messages.push(user);
     this.thread.append(this.messageEl(user));
-    await this.answer(text);
+    await this.answer(text, images);
+  }
+
+  /** Reads picked or pasted files into images for the next message (scaled down), within the app's limit. */
+  private async addImages(files: File[]): Promise<void> {
+    const max = this.config.images?.max ?? 0;
+    for (const file of files) {
+      if (this.picked.length >= max) {
+        this.announce(fill(this.t.tooManyImages, { n: String(max) }));
+        break;
+      }
+      try {
+        this.picked.push(await pickImage(file));
+      } catch (err) {
+        this.announce(err instanceof ImageTooLargeError ? this.t.imageTooLarge : this.t.imageUnreadable);
+      }
+    }
+    this.renderAttachments();
+  }
+
+  private renderAttachments(): void {
+    const el = this.attachmentsEl;
+    el.replaceChildren();
+    el.hidden = this.picked.length === 0;
+    this.picked.forEach((image, i) => {
+      const item = h('div', { class: 'attachment' });
+      item.append(h('img', { src: image.thumb, alt: this.t.image }));
+      const remove = iconButton('attachment-remove', icons.close, this.t.removeImage);
+      remove.addEventListener('click', () => {
+        this.picked.splice(i, 1);
+        this.renderAttachments();
+        this.input.focus();
+      });
+      item.append(remove);
+      el.append(item);
+    });
   }
 
   private async regenerate(): Promise<void> {
@@ -579,7 +647,7 @@ class ChatPage {
     if (question) await this.answer(question.content);
   }
 
-  private async answer(query: string): Promise<void> {
+  private async answer(query: string, images: PickedImage[] = []): Promise<void> {
     const bot: ChatMessage = { id: randomId(8), role: 'bot', content: '', ts: Date.now(), status: 'streaming' };
     this.state.messages.push(bot);
     const run: Run = { runId: randomId(12), controller: new AbortController(), message: bot };
@@ -597,7 +665,7 @@ class ChatPage {
       const response = await fetch('api/chat', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-        body: JSON.stringify({ query, uid: this.uid, runId: run.runId, conversationId: this.state.conversationId ?? '', app: this.appId ?? '', ...(this.state.inputs ? { inputs: this.state.inputs } : {}) }),
+        body: JSON.stringify({ query, uid: this.uid, runId: run.runId, conversationId: this.state.conversationId ?? '', app: this.appId ?? '', ...(this.state.inputs ? { inputs: this.state.inputs } : {}), ...(images.length ? { images: images.map(({ type, data }) => ({ type, data })) } : {}) }),
         signal: run.controller.signal,
         credentials: 'same-origin',
       });
@@ -713,6 +781,9 @@ class ChatPage {
       // keep the current texts
     }
     this.appId = appId;
+    this.picked = [];
+    this.renderAttachments();
+    this.updateComposer();
     this.store.setLastApp(appId);
     this.state = this.store.load(appId);
     const name = this.root.querySelector('.bot-name');

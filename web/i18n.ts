@@ -41,6 +41,11 @@ const en = {
   formTitle: 'Before you start',
   optional: 'optional',
   fieldRequired: 'Please fill in “{label}” first.',
+  attachImage: 'Add images',
+  removeImage: 'Remove image',
+  imageTooLarge: 'That image is too large to send (up to 4 MB).',
+  imageUnreadable: 'That file could not be read as an image.',
+  tooManyImages: 'Up to {n} images per message.',
 };
 
 export type Strings = typeof en;
@@ -85,6 +90,11 @@ const zh: Strings = {
   formTitle: '开始之前',
   optional: '选填',
   fieldRequired: '请先填写“{label}”。',
+  attachImage: '添加图片',
+  removeImage: '移除图片',
+  imageTooLarge: '图片太大，无法发送（最大 4 MB）。',
+  imageUnreadable: '无法把该文件读取为图片。',
+  tooManyImages: '每条消息最多 {n} 张图片。',
 };
 
 export function strings(lang: Lang): Strings {

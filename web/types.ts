@@ -12,6 +12,8 @@ export interface ChatMessage {
   id: string;
   role: 'user' | 'bot';
   content: string;
+  /** Thumbnails (small data URLs) of the images a user message carried. */
+  images?: string[];
   reasoning?: string;
   tools?: ToolUse[];
   files?: Array<{ url: string; kind: string }>;

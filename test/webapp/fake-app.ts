@@ -31,7 +31,8 @@ function gate(): Gate {
 }
 
 export class FakeChatApp implements AppHandle {
-  readonly fileTransfer = 'none' as const;
+  readonly fileTransfer: AppHandle['fileTransfer'];
+  uploads: Array<{ id: string; filename: string; mimeType: string; bytes: Buffer; user: string }> = [];
   runs: AppRunRequest[] = [];
   /** Conversation ids this fake handed out, in order. */
   conversationIds: string[] = [];
@@ -44,7 +45,16 @@ export class FakeChatApp implements AppHandle {
     readonly id = 'app-1',
     readonly name = 'Aurora Assistant',
     private readonly params: Partial<AppParameters> = {},
-  ) {}
+    options: { fileTransfer?: AppHandle['fileTransfer'] } = {},
+  ) {
+    this.fileTransfer = options.fileTransfer ?? 'none';
+  }
+
+  async uploadFile(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }> {
+    const id = randomUUID();
+    this.uploads.push({ id, filename: file.filename, mimeType: file.mimeType, bytes: Buffer.from(file.data), user });
+    return { id };
+  }
 
   async info(): Promise<AppInfo> {
     return { id: this.id, name: this.name, mode: 'chat' };

@@ -328,3 +328,87 @@ describe("the app's form (apps with input variables)", () => {
     await context.close();
   });
 });
+
+/** Width and height from a JPEG's start-of-frame segment. */
+function jpegSize(b: Buffer): { width: number; height: number } | undefined {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker >= 0xc0 && marker <= 0xc3) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    i += 2 + b.readUInt16BE(i + 2);
+  }
+  return undefined;
+}
+
+describe('images from the page (apps with vision)', () => {
+  const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
+  test('picked images are scaled down, sent once with the message, shown in it; apps without vision get no button', async () => {
+    const vision = new FakeChatApp('app-vision', 'Vision Bot', { fileUpload: { enabled: true, allowedTypes: ['image'], transferMethods: ['local_file', 'remote_url'], numberLimits: 2 } }, { fileTransfer: 'remote_url_and_upload' });
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-vision' }, skin: 'korean' }, apps: [vision], endpointId: 'vision' }));
+    servers.push(server);
+    const { context, page } = await open(server.url + '/');
+    await page.waitForSelector('.attach:not([hidden])');
+
+    // A large photo (drawn in the page) and a one-pixel PNG; a third is over the app's limit of two.
+    const big = Buffer.from(
+      await page.evaluate(() => {
+        const c = document.createElement('canvas');
+        c.width = 2400;
+        c.height = 1200;
+        const g = c.getContext('2d')!;
+        for (let i = 0; i < 200; i++) {
+          g.fillStyle = `hsl(${i * 7}, 70%, 50%)`;
+          g.fillRect((i * 37) % 2400, (i * 53) % 1200, 300, 200);
+        }
+        return c.toDataURL('image/png').split(',')[1]!;
+      }),
+      'base64',
+    );
+    const attachments = (n: number) => page.waitForFunction((n) => document.querySelectorAll('.attachment').length === n, n);
+    await page.setInputFiles('.file-input', [
+      { name: 'pixel.png', mimeType: 'image/png', buffer: PIXEL },
+      { name: 'photo.png', mimeType: 'image/png', buffer: big },
+    ]);
+    await attachments(2);
+    await page.setInputFiles('.file-input', [{ name: 'third.png', mimeType: 'image/png', buffer: PIXEL }]);
+    await page.waitForFunction(() => document.querySelector('.sr-only')?.textContent === 'Up to 2 images per message.');
+    await expect(page.locator('.attachment').count()).resolves.toBe(2);
+    await page.click('.attachment >> nth=0 >> .attachment-remove');
+    await expect(page.locator('.attachment').count()).resolves.toBe(1);
+
+    await ask(page, 'what is in this photo?');
+    await lastAnswerDone(page);
+    expect(vision.uploads).toHaveLength(1);
+    expect(vision.uploads[0]!.mimeType).toBe('image/jpeg');
+    expect(jpegSize(vision.uploads[0]!.bytes)).toEqual({ width: 1600, height: 800 });
+    expect(vision.runs[0]!.files).toEqual([{ type: 'image', transfer_method: 'local_file', upload_file_id: vision.uploads[0]!.id }]);
+    await expect(page.locator('.msg-user .msg-images img').count()).resolves.toBe(1);
+    await expect(page.locator('.attachments').isHidden()).resolves.toBe(true);
+
+    // Small pictures go as they are; the next message without images sends none.
+    await page.setInputFiles('.file-input', [{ name: 'pixel.png', mimeType: 'image/png', buffer: PIXEL }]);
+    await attachments(1);
+    await ask(page, 'and this one?');
+    await lastAnswerDone(page);
+    expect(vision.uploads[1]!.bytes.equals(PIXEL)).toBe(true);
+    await ask(page, 'thanks');
+    await lastAnswerDone(page);
+    expect(vision.runs[2]!.files).toBeUndefined();
+    await page.reload();
+    await page.waitForSelector('.msg-user .msg-images img');
+    await expect(page.locator('.msg-user .msg-images img').count()).resolves.toBe(2);
+    await context.close();
+
+    // An app without vision: no button, and the server refuses images sent anyway.
+    const plain = await open();
+    await expect(plain.page.locator('.attach').isHidden()).resolves.toBe(true);
+    const refused = await plain.page.evaluate(async (data) => {
+      const r = await fetch('api/chat', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'x', uid: 'uid-12345678', runId: 'run-12345678', images: [{ type: 'image/png', data }] }) });
+      return { status: r.status, body: await r.json() };
+    }, PIXEL.toString('base64'));
+    expect(refused).toMatchObject({ status: 400, body: { error: { param: 'images' } } });
+    await plain.context.close();
+  });
+});

@@ -4,9 +4,10 @@
  * browser goes away, so the page says so itself.
  */
 import type { Request, Response } from 'express';
-import { DifyError } from '../../backend/types.js';
+import { DifyError, type DifyFileInput } from '../../backend/types.js';
 import { clientAbortSignal, type EndpointContext } from '../../host/context.js';
 import { defaultInputs, parametersOf, resolveApp, type ResolvedApp } from './apps.js';
+import { imageSupport, parseImages, uploadImages, type PageImage } from './images.js';
 import { checkPageInputs, pageInputFields } from './inputs.js';
 import type { WebappSettings } from './settings.js';
 import { PageTranslator, type PageEvent } from './translate.js';
@@ -30,10 +31,13 @@ export interface ChatBody {
   app?: string;
   /** Values for the app's form, checked against it in prepareRun. */
   inputs?: unknown;
+  images?: PageImage[];
 }
 
 export function parseChatBody(body: Record<string, unknown>): ChatBody | { error: string; param: string } {
   const { query, uid, runId, conversationId, app, inputs } = body;
+  const images = parseImages(body.images);
+  if ('error' in images) return images;
   if (typeof query !== 'string' || query.trim() === '') return { error: 'query must be a non-empty string', param: 'query' };
   if (query.length > MAX_QUERY_CHARS) return { error: `query is longer than ${MAX_QUERY_CHARS} characters`, param: 'query' };
   if (typeof uid !== 'string' || !ID_PATTERN.test(uid)) return { error: 'uid must be 8-64 letters, digits, "-" or "_"', param: 'uid' };
@@ -48,22 +52,36 @@ export function parseChatBody(body: Record<string, unknown>): ChatBody | { error
     ...(typeof conversationId === 'string' && conversationId ? { conversationId } : {}),
     ...(typeof app === 'string' && app ? { app } : {}),
     ...(inputs !== undefined && inputs !== null ? { inputs } : {}),
+    ...(images.images.length > 0 ? { images: images.images } : {}),
   };
 }
 
-/** The app and the inputs of a run: the app's defaults under what the page's form sent (checked). */
-export async function prepareRun(
-  ctx: EndpointContext,
-  settings: WebappSettings,
-  body: ChatBody,
-): Promise<{ app: ResolvedApp; inputs: Record<string, unknown> } | { error: string; param: string }> {
+export interface PreparedRun {
+  app: ResolvedApp;
+  inputs: Record<string, unknown>;
+  files?: DifyFileInput[];
+}
+
+/**
+ * The app, inputs and files of a run: the app's defaults under what the page's form sent (checked),
+ * and the page's images uploaded to Dify (where the app takes images).
+ */
+export async function prepareRun(ctx: EndpointContext, settings: WebappSettings, body: ChatBody): Promise<PreparedRun | { error: string; param: string }> {
   const app = await resolveApp(ctx, settings, body.app);
-  const defaults = await defaultInputs(ctx, app);
-  if (body.inputs === undefined) return { app, inputs: defaults };
+  const inputs = await defaultInputs(ctx, app);
+  if (body.inputs === undefined && !body.images) return { app, inputs };
   const params = await parametersOf(ctx, app).catch(() => undefined);
-  const checked = checkPageInputs(pageInputFields(params?.inputs ?? []), body.inputs);
-  if ('error' in checked) return checked;
-  return { app, inputs: { ...defaults, ...checked.inputs } };
+  if (body.inputs !== undefined) {
+    const checked = checkPageInputs(pageInputFields(params?.inputs ?? []), body.inputs);
+    if ('error' in checked) return checked;
+    Object.assign(inputs, checked.inputs);
+  }
+  if (!body.images) return { app, inputs };
+  const support = imageSupport(app.handle, params);
+  if (!support) return { error: 'This app does not take images.', param: 'images' };
+  if (body.images.length > support.max) return { error: `This app takes at most ${support.max} image${support.max === 1 ? '' : 's'} per message.`, param: 'images' };
+  const uploaded = await uploadImages(app.handle, support, body.images, difyUser(body.uid));
+  return { app, inputs: { ...inputs, ...uploaded.inputs }, ...(uploaded.files ? { files: uploaded.files } : {}) };
 }
 
 /** The Dify `user` for a browser: stable per browser, so its conversation ids stay valid. */
@@ -71,8 +89,8 @@ export function difyUser(uid: string): string {
   return `webapp-${uid}`;
 }
 
-export async function streamChat(req: Request, res: Response, ctx: EndpointContext, body: ChatBody, run: { app: ResolvedApp; inputs: Record<string, unknown> }): Promise<void> {
-  const { app, inputs } = run;
+export async function streamChat(req: Request, res: Response, ctx: EndpointContext, body: ChatBody, run: PreparedRun): Promise<void> {
+  const { app, inputs, files } = run;
 
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -98,7 +116,7 @@ export async function streamChat(req: Request, res: Response, ctx: EndpointConte
       let produced = false;
       try {
         const events = abortable(app.handle.run(
-          { query: body.query, inputs, user: difyUser(body.uid), streaming: true, ...(conversationId ? { conversationId } : {}) },
+          { query: body.query, inputs, user: difyUser(body.uid), streaming: true, ...(files ? { files } : {}), ...(conversationId ? { conversationId } : {}) },
           signal,
         ), signal);
         for await (const event of events) {

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers';
 import type { Request } from 'express';
 import type { EndpointContext } from '../../host/context.js';
 import { listApps, parametersOf, type ResolvedApp } from './apps.js';
+import { imageSupport } from './images.js';
 import { pageInputFields } from './inputs.js';
 import type { PageConfig, Skin } from './protocol.js';
 import { isSkin, type WebappSettings } from './settings.js';
@@ -63,6 +64,8 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);
     const fields = pageInputFields(params.inputs);
     if (fields.length > 0) config.inputs = fields;
+    const images = imageSupport(app.handle, params);
+    if (images) config.images = { max: images.max };
   }
   return config;
 }

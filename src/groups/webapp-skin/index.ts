@@ -16,6 +16,9 @@ import { renderLogin, renderPage } from './page.js';
 import { BodyError, basePath, readBody } from './request.js';
 import { parseSettings, type WebappSettings } from './settings.js';
 
+/** A question with up to four scaled-down images; the daemon passes at most 10 MiB to a plugin. */
+const CHAT_BODY_LIMIT = 10 * 1024 * 1024;
+
 const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
@@ -130,7 +133,7 @@ const config = handler(async (req, res) => {
 const chat = handler(async (req, res) => {
   const { ctx, settings } = setup(res);
   if (!requireAuth(req, res, ctx, settings)) return;
-  const body = parseChatBody(await readBody(req));
+  const body = parseChatBody(await readBody(req, CHAT_BODY_LIMIT));
   if ('error' in body) return apiError(res, 400, body.error, 'invalid_request', body.param);
   const run = await prepareRun(ctx, settings, body);
   if ('error' in run) return apiError(res, 400, run.error, 'invalid_request', run.param);

@@ -21,6 +21,8 @@ export interface PageConfig {
   problem?: string;
   /** The app's form: asked before a chat starts. */
   inputs?: PageInputField[];
+  /** Present when the app takes images from the page: how many per message. */
+  images?: { max: number };
 }
 
 /** One of the app's input variables as the page draws it. */
