@@ -6,13 +6,10 @@
 import type { LlmResultChunk } from '../../backend/types.js';
 import { ReasoningSplitter } from '../../dify/reasoning-splitter.js';
 import { newToolCallId, toOpenAIUsage, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
+import type { ResponseEvent } from '../../openai/response-builder.js';
 
-export type AnswerEvent =
-  | { type: 'reasoning'; text: string }
-  | { type: 'content'; text: string }
-  /** First appearance of a tool call: identity plus whatever arguments are known so far. */
-  | { type: 'tool_call'; index: number; id: string; name: string; args: string }
-  | { type: 'tool_args'; index: number; fragment: string };
+/** Reasoning, content, a tool call's first appearance, its argument fragments: what a Responses answer is made of too. */
+export type AnswerEvent = ResponseEvent;
 
 interface CallState {
   id: string;
