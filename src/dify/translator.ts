@@ -252,7 +252,8 @@ export class DifyTranslator {
   }
 
   /** Call when the upstream is exhausted (or after `complete`). Flushes held-back text. */
-  finish(): void {
+  /** The stream is over. `endedEarly`: the consumer stopped reading on purpose (a stop sequence), so no end event is expected. */
+  finish(options: { endedEarly?: boolean } = {}): void {
     this.flushSplitter();
     if (!this.error && this.contentChars === 0 && this.workflowOutputs && (this.mode === 'workflow' || !this.sawMessageEnd)) {
       const answer = workflowAnswer(this.workflowOutputs);
@@ -265,7 +266,7 @@ export class DifyTranslator {
       else if (this.workflowTotal > 0) this.usage = { prompt_tokens: 0, completion_tokens: this.workflowTotal, total_tokens: this.workflowTotal };
     }
     if (!this.error && this.workflowFailure && !this.sawMessageEnd) this.error = this.workflowFailure;
-    if (!this.error && !this.complete && !this.sawMessageEnd && !this.sawWorkflowFinished) {
+    if (!this.error && !options.endedEarly && !this.complete && !this.sawMessageEnd && !this.sawWorkflowFinished) {
       this.error = { code: 'upstream_incomplete', message: 'The Dify app stream ended before the answer was complete.', status: 502 };
     }
   }

@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { DifyError } from '../../src/backend/types.js';
-import { chatErrorMidStream, chatReasoningStream, chatflowStream, chatLegacyThinkingStream, PRE_STREAM_ERRORS } from '../fakes/dify-apps.js';
+import { chatErrorMidStream, chatStream, chatReasoningStream, chatflowStream, chatLegacyThinkingStream, PRE_STREAM_ERRORS } from '../fakes/dify-apps.js';
 import { FakeDifyApp } from './fake-app.js';
 import { API_KEY, buildApp } from './harness.js';
 
@@ -84,6 +84,22 @@ describe('chat completions on the wire', () => {
     const chunks = dataChunks(res.body);
     expect(chunks.some((c) => c.choices.length === 0)).toBe(false);
     expect(chunks.some((c) => c.usage)).toBe(false);
+  });
+
+  it('stop: the answer ends before the first stop sequence (split across events), streamed and not; reasoning is not cut', async () => {
+    const fake = new FakeDifyApp({
+      script: () => chatStream({ chunks: ['<think>wait for it</think>Step 1.', ' Step 2.\nEN', 'D here', ' Step 3.'] }),
+    });
+    const { app } = buildApp({ app: fake });
+    const res = await request(app).post('/v1/chat/completions').set(auth).send({ ...hi, stream: true, stop: ['\nEND', 'wait'] }).buffer(true).parse(textParser);
+    const chunks = dataChunks(res.body);
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('Step 1. Step 2.');
+    expect(chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join('')).toBe('wait for it');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason)).toEqual(['stop']);
+    expect(res.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(fake.runs[0]!.finished).toBe(false);
+    const whole = await request(app).post('/v1/chat/completions').set(auth).send({ ...hi, stop: '\nEND' });
+    expect(whole.body.choices[0]).toMatchObject({ message: { content: 'Step 1. Step 2.' }, finish_reason: 'stop' });
   });
 
   it('reasoning: <think> becomes reasoning_content, never in the same delta as content', async () => {

@@ -162,6 +162,30 @@ describe('standalone server (env configuration, real openai client)', () => {
     await waitFor(() => s.server.metrics.openStreamCount === 0, 2000, 'stream closed');
   });
 
+  it('a stop sequence ends the answer before it, stops the Dify task, and the chat continues from what the client saw', async () => {
+    fake.script({ deltas: ['Thought: I should look', ' it up.\nObserv', 'ation: found it', ' and more', ' and more'], delayMs: 40 });
+    const stopsBefore = fake.stops.length;
+    const stream = await s.client.chat.completions.create({ model: 'Support Bot', stream: true, stop: ['\nObservation:'], messages: [{ role: 'user', content: 'find it' }] });
+    let text = '';
+    const reasons: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.choices[0]?.finish_reason) reasons.push(chunk.choices[0].finish_reason);
+    }
+    expect(text).toBe('Thought: I should look it up.');
+    expect(reasons).toEqual(['stop']);
+    await waitFor(() => fake.stops.length > stopsBefore, 1000, '/stop after the stop sequence');
+    const first = chatCalls().at(-1)!;
+    const next = await s.client.chat.completions.create({
+      model: 'Support Bot',
+      messages: [{ role: 'user', content: 'find it' }, { role: 'assistant', content: text }, { role: 'user', content: 'Observation: it is on the shelf' }],
+    });
+    expect(next.choices[0]?.message.content).toBeTruthy();
+    const second = chatCalls().at(-1)!;
+    expect(second.body!.conversation_id).toBe(first.conversationId);
+    expect(second.body!.query).toBe('Observation: it is on the shelf');
+  });
+
   it('streams agent apps upstream even when the client does not stream', async () => {
     const answer = await s.client.chat.completions.create({ model: 'Agent', messages: [{ role: 'user', content: 'tools?' }] });
     expect(answer.choices[0]?.message.content).toBe('Echo: tools?');

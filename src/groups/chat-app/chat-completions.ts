@@ -6,6 +6,7 @@ import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, t
 import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
+import { stopList } from '../../openai/stop-sequences.js';
 import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
@@ -90,8 +91,9 @@ export async function prepareTurn(args: {
 
 const ALWAYS_STREAMED = new Set(['agent-chat', 'agent']);
 
-export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSink, clientStreams: boolean) {
+export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSink, clientStreams: boolean, stop: string[] = []) {
   return {
+    ...(stop.length > 0 ? { stop } : {}),
     upstreamStreaming: clientStreams || ALWAYS_STREAMED.has(p.app.info.mode),
     handle: p.app.handle,
     info: p.app.info,
@@ -138,10 +140,10 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
     const model = prepared.app.modelId;
     if (body.stream) {
       const sink = new ChatStreamSink(res, model, body.stream_options?.include_usage === true, settings.keepalive_ms ?? undefined);
-      await runTurn(runOptions(prepared, signal, sink, true));
+      await runTurn(runOptions(prepared, signal, sink, true, stopList(body.stop)));
     } else {
       const sink = new ChatObjectSink(res, model, legacyFunctions);
-      await runTurn(runOptions(prepared, signal, sink, false));
+      await runTurn(runOptions(prepared, signal, sink, false, stopList(body.stop)));
     }
   } catch (err) {
     failTurn(res, err);

@@ -18,6 +18,7 @@ import { DifyTranslator, type ReasoningOutput, type TranslatorError } from '../.
 import type { ConversationStore } from '../../memory/conversation-store.js';
 import { toOpenAIUsage, newToolCallId, type FinishReason, type OpenAIUsage } from '../../openai/chat-chunks.js';
 import { fromStreamError, type OpenAIError } from '../../openai/errors.js';
+import { StopSequences } from '../../openai/stop-sequences.js';
 import { isTooLargeCode, tooLargeForDaemon } from './errors.js';
 import { ToolCallParser } from '../../openai/tool-emulation.js';
 import { rememberTurn, type TurnPlan } from './plan.js';
@@ -54,6 +55,8 @@ export interface RunOptions {
   /** How long the response may stay uncommitted while no answer delta has arrived (then it is committed anyway). */
   commitWaitMs: number;
   filesBaseUrl?: string;
+  /** The request's stop sequences: the answer ends before the first one, and the run is stopped. */
+  stop?: string[];
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
@@ -117,16 +120,21 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
 
   const toolCalls: RunResult['toolCalls'] = [];
   let content = '';
+  const stopper = o.stop && o.stop.length > 0 ? new StopSequences(o.stop) : undefined;
+  const show = (text: string) => {
+    if (text === '') return;
+    content += text;
+    commit();
+    sink.content(text);
+  };
+  /** Content as the client sees it: up to the first stop sequence. */
+  const emitContent = (text: string) => show(stopper ? stopper.push(text) : text);
   const parser = o.emulateTools ? new ToolCallParser(o.toolNames && o.toolNames.length > 0 ? { toolNames: o.toolNames } : undefined) : undefined;
   const emitPieces = (pieces: ReturnType<ToolCallParser['push']>) => {
     for (const p of pieces) {
       if (p.type === 'content') {
-        if (p.text !== '') {
-          content += p.text;
-          commit();
-          sink.content(p.text);
-        }
-      } else {
+        emitContent(p.text);
+      } else if (!stopper?.stopped) {
         commit();
         const call = { index: toolCalls.length, id: p.id || newToolCallId(), name: p.name, arguments: p.arguments };
         toolCalls.push({ id: call.id, name: call.name, arguments: call.arguments });
@@ -136,13 +144,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
   };
   const translator = new DifyTranslator(
     {
-      content: parser
-        ? (text) => emitPieces(parser.push(text))
-        : (text) => {
-            content += text;
-            commit();
-            sink.content(text);
-          },
+      content: parser ? (text) => emitPieces(parser.push(text)) : emitContent,
       reasoning: (text) => {
         commit();
         sink.reasoning(text);
@@ -171,7 +173,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
     }
     for (let i = 0; i < value.length; i++) {
       if (i > 0) {
-        if (translator.complete) return;
+        if (translator.complete || stopper?.stopped) return;
         if (o.signal.aborted) {
           aborted = true;
           return;
@@ -182,7 +184,8 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
   };
   try {
     if (!result.done) take(result.value);
-    while (!aborted && !result.done && !translator.complete) {
+    // A stop sequence ends the loop early: leaving the iterator stops the run upstream.
+    while (!aborted && !result.done && !translator.complete && !stopper?.stopped) {
       if (o.signal.aborted) {
         aborted = true;
         break;
@@ -204,8 +207,9 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
   }
   if (aborted) return { conversationId: translator.conversationId, content, toolCalls, failed: true };
 
-  translator.finish();
+  translator.finish({ endedEarly: stopper?.stopped === true });
   if (parser) emitPieces(parser.finish());
+  if (stopper) show(stopper.flush());
   if (translator.error) {
     if (!isStarted()) throw uncommittedFailure(translator.error);
     sink.fail(translator.error);
