@@ -28,6 +28,13 @@ function timeLabel(ts: number, lang: 'zh' | 'en'): string {
   return new Date(ts).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-US', { hour: 'numeric', minute: '2-digit' });
 }
 
+/** "Today" for today's chats, else a short date. */
+function dayLabel(ts: number, lang: 'zh' | 'en', today: string): string {
+  const d = new Date(ts);
+  if (d.toDateString() === new Date().toDateString()) return today;
+  return d.toLocaleDateString(lang === 'zh' ? 'zh-CN' : 'en-US', { month: 'short', day: 'numeric' });
+}
+
 async function copyText(text: string): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
@@ -79,6 +86,10 @@ class ChatPage {
   private attachBtn!: HTMLButtonElement;
   private fileInput!: HTMLInputElement;
   private attachmentsEl!: HTMLElement;
+  /** The open chat's id in the store. */
+  private chatId: string;
+  private historyBtn!: HTMLButtonElement;
+  private historyPanel!: HTMLElement;
 
   constructor(private config: PageConfig) {
     this.t = strings(config.lang);
@@ -86,7 +97,9 @@ class ChatPage {
     this.uid = this.store.uid();
     const last = this.store.lastApp();
     this.appId = config.apps?.some((a) => a.id === last) && last !== config.appId ? last : config.appId;
-    this.state = this.store.load(this.appId);
+    const open = this.store.current(this.appId);
+    this.chatId = open.id;
+    this.state = open.state;
     this.build();
     if (this.appId !== config.appId) void this.switchApp(this.appId!);
     else this.renderAll();
@@ -123,11 +136,21 @@ class ChatPage {
       select.addEventListener('change', () => void this.switchApp(select.value));
       actions.append(select);
     }
+    this.historyBtn = iconButton('history-btn', icons.history, t.history);
+    this.historyBtn.setAttribute('aria-expanded', 'false');
+    this.historyBtn.setAttribute('aria-controls', 'dbw-history');
+    this.historyBtn.addEventListener('click', () => this.toggleHistory());
     const newChat = iconButton('new-chat', icons.edit, t.newChat);
     newChat.append(h('span', { class: 'btn-label' }, t.newChat));
     newChat.addEventListener('click', () => this.newChat());
-    actions.append(newChat);
+    actions.append(this.historyBtn, newChat);
     header.append(actions);
+    this.historyPanel = h('nav', { class: 'history-panel', id: 'dbw-history', 'aria-label': t.history });
+    this.historyPanel.hidden = true;
+    header.append(this.historyPanel);
+    document.addEventListener('click', (e) => {
+      if (!this.historyPanel.hidden && !this.historyPanel.contains(e.target as Node) && !this.historyBtn.contains(e.target as Node)) this.toggleHistory(false);
+    });
 
     const main = h('main', { class: 'chat', 'aria-label': t.messages });
     this.scroller = h('div', { class: 'scroller' });
@@ -204,7 +227,10 @@ class ChatPage {
       void this.addImages(files);
     });
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && this.run) {
+      if (e.key === 'Escape' && !this.historyPanel.hidden) {
+        this.toggleHistory(false);
+        this.historyBtn.focus();
+      } else if (e.key === 'Escape' && this.run) {
         e.preventDefault();
         this.stop();
       }
@@ -569,7 +595,60 @@ class ChatPage {
   }
 
   private save(): void {
-    this.store.save(this.appId, this.state);
+    this.store.save(this.appId, { id: this.chatId, state: this.state });
+  }
+
+  // ---------- chat history ----------
+
+  private toggleHistory(open = this.historyPanel.hidden): void {
+    this.historyPanel.hidden = !open;
+    this.historyBtn.setAttribute('aria-expanded', String(open));
+    if (open) this.renderHistory();
+  }
+
+  private renderHistory(): void {
+    const panel = this.historyPanel;
+    panel.replaceChildren();
+    const chats = this.store.list(this.appId);
+    if (chats.length === 0) {
+      panel.append(h('p', { class: 'history-empty' }, this.t.noHistory));
+      return;
+    }
+    const list = h('ul', { class: 'history-list' });
+    for (const chat of chats) {
+      const item = h('li', { class: `history-item${chat.id === this.chatId ? ' is-current' : ''}` });
+      const open = h('button', { type: 'button', class: 'history-open' });
+      if (chat.id === this.chatId) open.setAttribute('aria-current', 'true');
+      const title = h('span', { class: 'history-title' });
+      title.textContent = chat.title || this.t.untitled;
+      const when = h('time', { class: 'history-when', datetime: new Date(chat.updated).toISOString() });
+      when.textContent = dayLabel(chat.updated, this.config.lang, this.t.today);
+      open.append(title, when);
+      open.addEventListener('click', () => this.openChat(chat.id));
+      const remove = iconButton('history-delete', icons.trash, this.t.deleteChat);
+      remove.addEventListener('click', (e) => {
+        e.stopPropagation();
+        this.store.remove(this.appId, chat.id);
+        if (chat.id === this.chatId) this.newChat(false);
+        this.renderHistory();
+      });
+      item.append(open, remove);
+      list.append(item);
+    }
+    panel.append(list);
+  }
+
+  private openChat(id: string): void {
+    if (this.run) this.stop();
+    stopSpeaking();
+    const open = this.store.open(this.appId, id);
+    this.chatId = open.id;
+    this.state = open.state;
+    this.picked = [];
+    this.renderAttachments();
+    this.toggleHistory(false);
+    this.renderAll();
+    this.input.focus();
   }
 
   // ---------- actions ----------
@@ -758,15 +837,17 @@ class ChatPage {
     run.controller.abort();
   }
 
-  private newChat(): void {
+  private newChat(focus = true): void {
     if (this.run) this.stop();
     stopSpeaking();
     // The form of the new chat starts from what this one used.
     if (this.state.inputs) this.lastInputs = this.state.inputs;
-    this.state = { messages: [] };
-    this.save();
+    const fresh = this.store.fresh(this.appId);
+    this.chatId = fresh.id;
+    this.state = fresh.state;
+    this.toggleHistory(false);
     this.renderAll();
-    this.input.focus();
+    if (focus) this.input.focus();
   }
 
   private async switchApp(appId: string): Promise<void> {
@@ -785,7 +866,10 @@ class ChatPage {
     this.renderAttachments();
     this.updateComposer();
     this.store.setLastApp(appId);
-    this.state = this.store.load(appId);
+    const open = this.store.current(appId);
+    this.chatId = open.id;
+    this.state = open.state;
+    this.toggleHistory(false);
     const name = this.root.querySelector('.bot-name');
     if (name) name.textContent = this.config.botName;
     document.title = this.config.botName;

@@ -46,6 +46,10 @@ const en = {
   imageTooLarge: 'That image is too large to send (up to 4 MB).',
   imageUnreadable: 'That file could not be read as an image.',
   tooManyImages: 'Up to {n} images per message.',
+  history: 'Earlier chats',
+  noHistory: 'No earlier chats yet.',
+  deleteChat: 'Delete chat',
+  untitled: 'Untitled chat',
 };
 
 export type Strings = typeof en;
@@ -95,6 +99,10 @@ const zh: Strings = {
   imageTooLarge: '图片太大，无法发送（最大 4 MB）。',
   imageUnreadable: '无法把该文件读取为图片。',
   tooManyImages: '每条消息最多 {n} 张图片。',
+  history: '历史对话',
+  noHistory: '还没有历史对话。',
+  deleteChat: '删除对话',
+  untitled: '未命名对话',
 };
 
 export function strings(lang: Lang): Strings {

@@ -412,3 +412,61 @@ describe('images from the page (apps with vision)', () => {
     await plain.context.close();
   });
 });
+
+describe('earlier chats', () => {
+  test('each chat keeps its own Dify conversation; the list opens, continues and deletes them, and survives a reload', async () => {
+    const histApp = new FakeChatApp('app-hist', 'History Bot', { suggestedQuestions: [] });
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-hist' }, skin: 'minimal' }, apps: [histApp], endpointId: 'hist' }));
+    servers.push(server);
+    const { context, page } = await open(server.url + '/');
+    await page.click('.history-btn');
+    await page.waitForSelector('.history-empty:has-text("No earlier chats yet.")');
+    await page.keyboard.press('Escape');
+    await expect(page.locator('.history-panel').isHidden()).resolves.toBe(true);
+
+    await ask(page, 'first topic');
+    await lastAnswerDone(page);
+    await page.click('.new-chat');
+    await ask(page, 'second topic');
+    await lastAnswerDone(page);
+    expect(histApp.conversationIds).toHaveLength(2);
+
+    await page.click('.history-btn');
+    await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['second topic', 'first topic']);
+    await expect(page.locator('.history-open[aria-current="true"] .history-title').textContent()).resolves.toBe('second topic');
+    await page.click('.history-open:has-text("first topic")');
+    await expect(page.locator('.history-panel').isHidden()).resolves.toBe(true);
+    await expect(page.locator('.msg-user .user-text').allTextContents()).resolves.toEqual(['first topic']);
+    await ask(page, 'more on that');
+    await lastAnswerDone(page);
+    expect(histApp.runs.at(-1)!.conversationId).toBe(histApp.conversationIds[0]);
+
+    await page.click('.history-btn');
+    await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['first topic', 'second topic']);
+    await page.click('.history-item:has-text("second topic") .history-delete');
+    await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['first topic']);
+
+    await page.reload();
+    await page.waitForSelector('.msg-user');
+    await expect(page.locator('.msg-user .user-text').allTextContents()).resolves.toEqual(['first topic', 'more on that']);
+    await page.click('.history-btn');
+    await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['first topic']);
+    await context.close();
+  });
+
+  test('a chat kept by an earlier version of the page is listed and open', async () => {
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-1' }, skin: 'classic' }, apps: [app], endpointId: 'legacy' }));
+    servers.push(server);
+    const config = await (await fetch(server.url + '/api/config')).json();
+    const context = await browser.newContext();
+    context.setDefaultTimeout(8000);
+    const old = { conversationId: 'c-old', messages: [{ id: 'u1', role: 'user', content: 'kept from before', ts: Date.now() }, { id: 'b1', role: 'bot', content: 'An answer.', ts: Date.now() }] };
+    await context.addInitScript(([key, value]) => localStorage.setItem(key!, value!), [`dbw:${config.storageKey}:chat:app-1`, JSON.stringify(old)]);
+    const page = await context.newPage();
+    await page.goto(server.url + '/');
+    await page.waitForSelector('.msg-user:has-text("kept from before")');
+    await page.click('.history-btn');
+    await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['kept from before']);
+    await context.close();
+  });
+});
