@@ -2,6 +2,7 @@
  * The webhook group in process: express on loopback, a fake Dify app replaying the reference
  * fixtures, an in-memory store. What a sender and an operator would notice.
  */
+import { createHmac } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +111,38 @@ describe('signatures', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer');
     expect(app.runs).toHaveLength(1);
+  });
+
+  it('Slack signing: events and slash commands signed with the Signing Secret run; a wrong, stale or missing signature is 401', async () => {
+    const { server, app } = mount({ settings: { verification: 'slack' } });
+    const slack = (body: string, type: string, { at = Math.floor(Date.now() / 1000), secret = SECRET } = {}) =>
+      request(server)
+        .post('/webhook')
+        .set('Content-Type', type)
+        .set('X-Slack-Request-Timestamp', String(at))
+        .set('X-Slack-Signature', 'v0=' + createHmac('sha256', secret).update(`v0:${at}:${body}`).digest('hex'))
+        .send(body);
+    const event = JSON.stringify({ type: 'event_callback', event_id: 'Ev1', event: { type: 'app_mention', text: 'deploy please' } });
+    expect((await slack(event, 'application/json')).status).toBe(200);
+    const command = 'command=%2Fdeploy&text=prod&user_name=ada';
+    expect((await slack(command, 'application/x-www-form-urlencoded')).status).toBe(200);
+    expect(app.runs).toHaveLength(2);
+
+    const wrong = await slack(JSON.stringify({ type: 'event_callback', event_id: 'Ev2' }), 'application/json', { secret: 'not-the-secret' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.code).toBe('invalid_signature');
+    const stale = await slack(JSON.stringify({ type: 'event_callback', event_id: 'Ev3' }), 'application/json', { at: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale.status).toBe(401);
+    expect(stale.body.code).toBe('stale_request');
+    const unsigned = await request(server).post('/webhook').set('Content-Type', 'application/json').send(event);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.code).toBe('missing_signature');
+    expect(app.runs).toHaveLength(2);
+
+    // Slack's url_verification handshake is signed too, and answered without a run.
+    const handshake = await slack(JSON.stringify({ type: 'url_verification', challenge: 'abc123' }), 'application/json');
+    expect(handshake.body).toEqual({ challenge: 'abc123' });
+    expect(app.runs).toHaveLength(2);
   });
 
   it('verification none runs unsigned deliveries', async () => {

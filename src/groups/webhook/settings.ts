@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { WebhookHttpError } from './errors.js';
 
-export type Verification = 'none' | 'bearer' | 'hmac_sha256';
+export type Verification = 'none' | 'bearer' | 'hmac_sha256' | 'slack';
 export type ResponseMode = 'async' | 'sync';
 
 /** One `input=json.path` pair of the input_mapping setting. */
@@ -37,7 +37,7 @@ const optionalText = z.preprocess(unset, z.string().trim().optional());
 
 const settingsSchema = z.object({
   app: z.unknown().refine((value) => value !== undefined && value !== null && value !== '', 'required'),
-  verification: z.preprocess(unset, z.enum(['none', 'bearer', 'hmac_sha256']).default('hmac_sha256')),
+  verification: z.preprocess(unset, z.enum(['none', 'bearer', 'hmac_sha256', 'slack']).default('hmac_sha256')),
   secret: z.preprocess(unset, z.string().optional()),
   signature_header: optionalText,
   // '' is meaningful here (documented: "leave empty to pass none"); only absent or null mean the default.

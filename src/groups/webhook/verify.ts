@@ -1,7 +1,8 @@
 /**
- * Who may start a run: a shared bearer token, or an HMAC-SHA256 signature over the raw body bytes
- * (GitHub style `X-Hub-Signature-256: sha256=<hex>`). Comparisons are constant-time; secrets and
- * the values received never appear in answers or logs.
+ * Who may start a run: a shared bearer token, an HMAC-SHA256 signature over the raw body bytes
+ * (GitHub style `X-Hub-Signature-256: sha256=<hex>`), or Slack's request signing (`X-Slack-Signature:
+ * v0=<hex>` over `v0:<timestamp>:<body>`, the timestamp within five minutes). Comparisons are
+ * constant-time; secrets and the values received never appear in answers or logs.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -46,8 +47,11 @@ export interface VerificationSettings {
   signatureHeader: string;
 }
 
+/** Slack refuses requests older than this, and so do we (replays of a captured request). */
+const SLACK_MAX_AGE_S = 5 * 60;
+
 /** Throws a 401 WebhookHttpError unless the delivery carries valid credentials. */
-export function verifyDelivery(settings: VerificationSettings, headers: IncomingHttpHeaders, raw: Buffer): void {
+export function verifyDelivery(settings: VerificationSettings, headers: IncomingHttpHeaders, raw: Buffer, now = Date.now()): void {
   switch (settings.verification) {
     case 'none':
       return;
@@ -70,6 +74,23 @@ export function verifyDelivery(settings: VerificationSettings, headers: Incoming
       // Compare even when the header does not decode, so a malformed header costs the same time.
       const ok = safeEqual(received ?? Buffer.alloc(32), expected) && received !== null;
       if (!ok) throw unauthorized('invalid_signature', `The ${settings.signatureHeader} signature does not match the body.`);
+      return;
+    }
+    case 'slack': {
+      const timestamp = header(headers, 'x-slack-request-timestamp');
+      const signature = header(headers, 'x-slack-signature');
+      if (!timestamp || !signature) {
+        throw unauthorized('missing_signature', 'This webhook needs the X-Slack-Signature and X-Slack-Request-Timestamp headers Slack sends.');
+      }
+      const seconds = Number(timestamp);
+      if (!/^\d{1,12}$/.test(timestamp.trim()) || Math.abs(now / 1000 - seconds) > SLACK_MAX_AGE_S) {
+        throw unauthorized('stale_request', 'The X-Slack-Request-Timestamp is more than five minutes from now.');
+      }
+      const match = /^v0=([0-9a-f]{64})$/i.exec(signature.trim());
+      const received = match ? Buffer.from(match[1]!, 'hex') : null;
+      const expected = createHmac('sha256', settings.secret).update(`v0:${timestamp.trim()}:`).update(raw).digest();
+      const ok = safeEqual(received ?? Buffer.alloc(32), expected) && received !== null;
+      if (!ok) throw unauthorized('invalid_signature', 'The X-Slack-Signature does not match the request.');
       return;
     }
   }
