@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppHandle, AppInfo, AppParameters, AppRunRequest } from '../../src/backend/types.js';
 import { DifyError } from '../../src/backend/types.js';
 import type { DifyEvent } from '../../src/dify/events.js';
+import { workflowStream } from '../fakes/dify-apps.js';
 
 export const RICH_ANSWER = [
   'Here is a **quick summary** with a table and some code.\n\n',
@@ -45,10 +46,13 @@ export class FakeChatApp implements AppHandle {
     readonly id = 'app-1',
     readonly name = 'Aurora Assistant',
     private readonly params: Partial<AppParameters> = {},
-    options: { fileTransfer?: AppHandle['fileTransfer'] } = {},
+    options: { fileTransfer?: AppHandle['fileTransfer']; mode?: AppInfo['mode'] } = {},
   ) {
     this.fileTransfer = options.fileTransfer ?? 'none';
+    this.mode = options.mode ?? 'chat';
   }
+
+  readonly mode: AppInfo['mode'];
 
   async uploadFile(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }> {
     const id = randomUUID();
@@ -57,7 +61,7 @@ export class FakeChatApp implements AppHandle {
   }
 
   async info(): Promise<AppInfo> {
-    return { id: this.id, name: this.name, mode: 'chat' };
+    return { id: this.id, name: this.name, mode: this.mode };
   }
 
   async parameters(): Promise<AppParameters> {
@@ -75,6 +79,11 @@ export class FakeChatApp implements AppHandle {
 
   async *run(request: AppRunRequest, signal: AbortSignal): AsyncIterable<DifyEvent> {
     this.runs.push(request);
+    if (this.mode === 'workflow') {
+      // A workflow (F5 fixture shape) that answers with what it was given.
+      yield* workflowStream({ answer: `Planned: ${Object.entries(request.inputs).map(([k, v]) => `${k}=${String(v)}`).join(', ')}` }) as DifyEvent[];
+      return;
+    }
     const known = request.conversationId;
     if (known && this.conversations.get(known) !== request.user) {
       throw new DifyError('Conversation Not Exists.', 'not_found', 404);

@@ -470,3 +470,36 @@ describe('earlier chats', () => {
     await context.close();
   });
 });
+
+describe('apps without a conversation', () => {
+  test('a workflow app: each message goes into its text input (not asked in the form), the answer streams, no conversation is kept', async () => {
+    const workflow = new FakeChatApp(
+      'app-wf',
+      'Trip Planner',
+      {
+        openingStatement: '',
+        suggestedQuestions: [],
+        inputs: [
+          { variable: 'request', type: 'paragraph', label: 'Request', required: true },
+          { variable: 'days', type: 'number', label: 'Days', required: false, default: 2 },
+        ],
+      },
+      { mode: 'workflow' },
+    );
+    const server = await listen(mountGroup({ settings: { app: { app_id: 'app-wf' }, skin: 'minimal' }, apps: [workflow], endpointId: 'wf' }));
+    servers.push(server);
+    const { context, page } = await open(server.url + '/');
+    await expect(page.locator('.inputs-form label').allTextContents()).resolves.toEqual(['Days · optional']);
+    await page.fill('#dbw-input-0', '3');
+    await ask(page, 'a weekend in Lyon');
+    await lastAnswerDone(page);
+    expect((await page.locator('.msg-bot:not(.msg-welcome) .content').last().textContent())?.trim()).toBe('Planned: days=3, request=a weekend in Lyon');
+    expect(workflow.runs[0]).toMatchObject({ inputs: { days: 3, request: 'a weekend in Lyon' } });
+    expect(workflow.runs[0]!.conversationId).toBeUndefined();
+    await ask(page, 'and Paris?');
+    await lastAnswerDone(page);
+    expect(workflow.runs[1]).toMatchObject({ inputs: { request: 'and Paris?' } });
+    expect(workflow.runs[1]!.conversationId).toBeUndefined();
+    await context.close();
+  });
+});

@@ -1,10 +1,10 @@
 /** Dify events -> the page's stream events, over the shared fixture streams (test/fakes/dify-apps.ts). */
 import { describe, expect, test } from 'vitest';
 import { PageTranslator, type PageEvent } from '../../src/groups/webapp-skin/translate.js';
-import { agentChatStream, chatflowStream, chatLegacyThinkingStream, chatReplaceStream, chatStream } from '../fakes/dify-apps.js';
+import { agentChatStream, chatflowStream, chatLegacyThinkingStream, chatReplaceStream, chatStream, completionStream, workflowNodeFailureStream, workflowStream } from '../fakes/dify-apps.js';
 
-function translate(events: Array<Record<string, unknown> & { event: string }>): PageEvent[] {
-  const t = new PageTranslator();
+function translate(events: Array<Record<string, unknown> & { event: string }>, mode = 'chat'): PageEvent[] {
+  const t = new PageTranslator(mode);
   return [...events.flatMap((e) => t.push(e)), ...t.finish(false)];
 }
 
@@ -15,6 +15,28 @@ const text = (events: PageEvent[], kind: 'content' | 'reasoning') =>
     .join('');
 
 describe('PageTranslator', () => {
+  test('workflow: text_chunk deltas, or the outputs when nothing streamed; workflow_finished ends it; a failed run is an error', () => {
+    const streamed = translate(workflowStream({ answer: 'Streamed result.' }), 'workflow');
+    expect(text(streamed, 'content')).toBe('Streamed result.');
+    expect(streamed.filter((e) => e.t === 'end')).toEqual([{ t: 'end' }]);
+    expect(streamed.filter((e) => e.t === 'status').map((e) => (e as { text: string }).text)).toEqual(['Start', 'LLM', 'End']);
+    const outputsOnly = translate(workflowStream({ textChunks: false, outputs: { summary: 'From outputs.' } }), 'workflow');
+    expect(text(outputsOnly, 'content')).toBe('From outputs.');
+    const failed = translate(workflowNodeFailureStream({ error: 'division by zero' }), 'workflow');
+    expect(failed.at(-1)).toEqual({ t: 'error', message: 'division by zero', code: 'workflow_failed' });
+    expect(failed.filter((e) => e.t === 'end')).toEqual([]);
+    // A chatflow's workflow_finished is not its end: message_end is.
+    const chatflow = translate(chatflowStream({ conversationId: 'c-9' }), 'advanced-chat');
+    expect(chatflow.filter((e) => e.t === 'end')).toHaveLength(1);
+    expect(chatflow.at(-1)).toMatchObject({ t: 'end', conversationId: 'c-9' });
+  });
+
+  test('completion: message deltas and message_end, no conversation', () => {
+    const events = translate(completionStream({ answer: 'Hola.' }), 'completion');
+    expect(text(events, 'content')).toBe('Hola.');
+    expect(events.at(-1)).toMatchObject({ t: 'end' });
+  });
+
   test('chat: content deltas, one meta with the ids, an end with the conversation', () => {
     const events = translate(chatStream({ conversationId: 'c-1', messageId: 'm-1', answer: 'Hello there, how can I help?' }));
     expect(events[0]).toEqual({ t: 'meta', conversationId: 'c-1', messageId: 'm-1' });

@@ -11,6 +11,7 @@
  * Completion and workflow apps have no conversations: always flattened.
  */
 import type { AppHandle, AppInfo, AppParameters, AppRunRequest, DifyFileInput } from '../../backend/types.js';
+import { defaultInputs, hasConversation, textInputVariable } from '../../dify/app-inputs.js';
 import { stripChatPlatformMetadata } from '../../dify/input-filter.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { fingerprint, shortHash, type HistoryTurn } from '../../memory/fingerprint.js';
@@ -49,12 +50,6 @@ export interface TurnPlan {
   remember?: { scope: string; turns: HistoryTurn[] };
   /** Byte size of the text sent upstream (query + inputs), for tests and logs. */
   upstreamChars: number;
-}
-
-const CHAT_MODES = new Set(['chat', 'agent-chat', 'advanced-chat', 'agent']);
-
-export function isChatFamily(info: AppInfo): boolean {
-  return CHAT_MODES.has(info.mode);
 }
 
 function toTurn(m: NormalizedMessage): HistoryTurn {
@@ -139,16 +134,6 @@ function withPrefix(prefix: string, query: string): string {
 }
 
 /**
- * The variable that carries the text of completion/workflow apps: the first paragraph/text input not
- * already taken (by the system prompt, or set by the client), else `query`.
- */
-export function textInputVariable(params: AppParameters | undefined, taken: ReadonlySet<string>): string {
-  const fields = params?.inputs ?? [];
-  const f = fields.find((x) => (x.type === 'paragraph' || x.type === 'text-input') && !taken.has(x.variable));
-  return f ? f.variable : 'query';
-}
-
-/**
  * App variables from the request body's `inputs` (not an OpenAI field: the SDKs send it as an extra
  * body field). Values go to Dify as they are; Dify checks them against the app's form.
  */
@@ -159,15 +144,6 @@ export function clientInputs(body: Record<string, unknown>): Record<string, unkn
     throw invalidRequest("'inputs' must be an object that maps the app's input variables to values.", 'inputs', 'invalid_type');
   }
   return inputs as Record<string, unknown>;
-}
-
-function defaultInputs(params: AppParameters | undefined): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
-  for (const f of params?.inputs ?? []) {
-    if (f.default !== undefined && f.default !== null && f.default !== '') inputs[f.variable] = f.default;
-    else if (f.required && f.type === 'select' && f.options && f.options.length > 0) inputs[f.variable] = f.options[0];
-  }
-  return inputs;
 }
 
 /** Client-key and scope hashes, made once per distinct value (a server sees few keys and users). */
@@ -187,7 +163,7 @@ export function difyUserOf(scope: string, openaiUser: string | undefined): strin
 
 export async function planTurn(t: TurnInput): Promise<TurnPlan> {
   const { settings, messages } = t;
-  const chat = isChatFamily(t.app.info);
+  const chat = hasConversation(t.app.info.mode);
   const scope = scopeOf(t.endpointId, t.clientKey, t.openaiUser);
   const user = difyUserOf(scope, t.openaiUser);
   const sys = systemText(messages);

@@ -1,6 +1,7 @@
 /**
  * Which app a page request talks to, and what the page shows about it. Plugin: the app-selector
  * setting. Standalone: the setting when given, else the host's apps (the page offers a picker).
+ * Any mode: chat apps keep a conversation, text generators and workflows answer each message alone.
  * info() and parameters() are cached for a minute: they cost a round trip to Dify per page view.
  */
 import type { AppHandle, AppInfo, AppParameters } from '../../backend/types.js';
@@ -8,7 +9,6 @@ import type { EndpointContext } from '../../host/context.js';
 import type { WebappSettings } from './settings.js';
 
 const TTL_MS = 60_000;
-const CHAT_MODES = new Set(['chat', 'agent-chat', 'advanced-chat', 'agent']);
 const cache = new Map<string, { at: number; value: Promise<unknown> }>();
 
 function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -47,10 +47,7 @@ export async function listApps(ctx: EndpointContext, settings: WebappSettings): 
     return [{ handle, info: await infoOf(ctx, handle, JSON.stringify(settings.app)) }];
   }
   const handles = ctx.apps();
-  const resolved = await Promise.all(
-    handles.map(async (handle) => ({ handle, info: await infoOf(ctx, handle) })),
-  );
-  return resolved.filter((a) => CHAT_MODES.has(a.info.mode));
+  return Promise.all(handles.map(async (handle) => ({ handle, info: await infoOf(ctx, handle) })));
 }
 
 export async function resolveApp(ctx: EndpointContext, settings: WebappSettings, wanted?: string): Promise<ResolvedApp> {
@@ -64,18 +61,9 @@ export function parametersOf(ctx: EndpointContext, app: ResolvedApp): Promise<Ap
   return cached(`params|${ctx.endpointId}|${app.info.id}`, () => app.handle.parameters());
 }
 
-/** Default inputs for the app's form, so apps with optional fields run without a form on the page. */
-export async function defaultInputs(ctx: EndpointContext, app: ResolvedApp): Promise<Record<string, unknown>> {
-  try {
-    const params = await parametersOf(ctx, app);
-    const inputs: Record<string, unknown> = {};
-    for (const field of params.inputs) {
-      if (field.default !== undefined && field.default !== null && field.default !== '') inputs[field.variable] = field.default;
-    }
-    return inputs;
-  } catch {
-    return {};
-  }
+/** The app's parameters, or undefined when Dify cannot give them (the page then runs without them). */
+export function parametersOrNothing(ctx: EndpointContext, app: ResolvedApp): Promise<AppParameters | undefined> {
+  return parametersOf(ctx, app).catch(() => undefined);
 }
 
 export class NoAppError extends Error {

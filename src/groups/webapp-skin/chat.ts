@@ -6,9 +6,10 @@
 import type { Request, Response } from 'express';
 import { DifyError, type DifyFileInput } from '../../backend/types.js';
 import { clientAbortSignal, type EndpointContext } from '../../host/context.js';
-import { defaultInputs, parametersOf, resolveApp, type ResolvedApp } from './apps.js';
+import { defaultInputs, hasConversation, textInputVariable } from '../../dify/app-inputs.js';
+import { parametersOrNothing, resolveApp, type ResolvedApp } from './apps.js';
 import { imageSupport, parseImages, uploadImages, type PageImage } from './images.js';
-import { checkPageInputs, pageInputFields } from './inputs.js';
+import { checkPageInputs, pageFormFields } from './inputs.js';
 import type { WebappSettings } from './settings.js';
 import { PageTranslator, type PageEvent } from './translate.js';
 
@@ -60,28 +61,34 @@ export interface PreparedRun {
   app: ResolvedApp;
   inputs: Record<string, unknown>;
   files?: DifyFileInput[];
+  /** Apps without a conversation (text generators, workflows): the input that carries the message. */
+  textVariable?: string;
 }
 
 /**
  * The app, inputs and files of a run: the app's defaults under what the page's form sent (checked),
- * and the page's images uploaded to Dify (where the app takes images).
+ * the page's images uploaded to Dify (where the app takes images), and for apps without a
+ * conversation the input the message goes into.
  */
 export async function prepareRun(ctx: EndpointContext, settings: WebappSettings, body: ChatBody): Promise<PreparedRun | { error: string; param: string }> {
   const app = await resolveApp(ctx, settings, body.app);
-  const inputs = await defaultInputs(ctx, app);
-  if (body.inputs === undefined && !body.images) return { app, inputs };
-  const params = await parametersOf(ctx, app).catch(() => undefined);
+  const params = await parametersOrNothing(ctx, app);
+  const inputs = defaultInputs(params);
+  const run: PreparedRun = { app, inputs };
+  if (!hasConversation(app.info.mode)) run.textVariable = textInputVariable(params);
   if (body.inputs !== undefined) {
-    const checked = checkPageInputs(pageInputFields(params?.inputs ?? []), body.inputs);
+    const checked = checkPageInputs(pageFormFields(app, params), body.inputs);
     if ('error' in checked) return checked;
     Object.assign(inputs, checked.inputs);
   }
-  if (!body.images) return { app, inputs };
+  if (!body.images) return run;
   const support = imageSupport(app.handle, params);
   if (!support) return { error: 'This app does not take images.', param: 'images' };
   if (body.images.length > support.max) return { error: `This app takes at most ${support.max} image${support.max === 1 ? '' : 's'} per message.`, param: 'images' };
   const uploaded = await uploadImages(app.handle, support, body.images, difyUser(body.uid));
-  return { app, inputs: { ...inputs, ...uploaded.inputs }, ...(uploaded.files ? { files: uploaded.files } : {}) };
+  Object.assign(inputs, uploaded.inputs);
+  if (uploaded.files) run.files = uploaded.files;
+  return run;
 }
 
 /** The Dify `user` for a browser: stable per browser, so its conversation ids stay valid. */
@@ -90,7 +97,9 @@ export function difyUser(uid: string): string {
 }
 
 export async function streamChat(req: Request, res: Response, ctx: EndpointContext, body: ChatBody, run: PreparedRun): Promise<void> {
-  const { app, inputs, files } = run;
+  const { app, files, textVariable } = run;
+  // Text generators and workflows take the message as an input and keep no conversation.
+  const inputs = textVariable ? { ...run.inputs, [textVariable]: body.query } : run.inputs;
 
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -109,8 +118,8 @@ export async function streamChat(req: Request, res: Response, ctx: EndpointConte
   const key = runKey(ctx, body.uid, body.runId);
   running.set(key, stopper);
   const signal = AbortSignal.any([stopper.signal, clientAbortSignal(req, res)]);
-  const translator = new PageTranslator();
-  let conversationId = body.conversationId;
+  const translator = new PageTranslator(app.info.mode);
+  let conversationId = textVariable ? undefined : body.conversationId;
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       let produced = false;

@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import type { EndpointContext } from '../../host/context.js';
 import { listApps, parametersOf, type ResolvedApp } from './apps.js';
 import { imageSupport } from './images.js';
-import { pageInputFields } from './inputs.js';
+import { pageFormFields } from './inputs.js';
 import type { PageConfig, Skin } from './protocol.js';
 import { isSkin, type WebappSettings } from './settings.js';
 
@@ -62,7 +62,7 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
   if (params) {
     if (!settings.welcomeMessage && params.openingStatement) config.welcome = params.openingStatement;
     if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);
-    const fields = pageInputFields(params.inputs);
+    const fields = pageFormFields(app, params);
     if (fields.length > 0) config.inputs = fields;
     const images = imageSupport(app.handle, params);
     if (images) config.images = { max: images.max };

@@ -3,7 +3,8 @@
  * chat starts, and the checks on what the page sends back. Dify fills variables only when a
  * conversation starts; apps with required ones answer nothing without them.
  */
-import type { AppInputField } from '../../backend/types.js';
+import type { AppInputField, AppParameters } from '../../backend/types.js';
+import { hasConversation, textInputVariable } from '../../dify/app-inputs.js';
 import type { PageInputField } from './protocol.js';
 
 /** Dify's field types the page can draw, by the page's name for them. Files and JSON are left to Dify's own page. */
@@ -31,6 +32,14 @@ export function pageInputFields(fields: readonly AppInputField[]): PageInputFiel
     out.push(field);
   }
   return out;
+}
+
+/** The form the page shows for an app: without the input a text generator or workflow takes the message in. */
+export function pageFormFields(app: { info: { mode: string } }, params: AppParameters | undefined): PageInputField[] {
+  const fields = pageInputFields(params?.inputs ?? []);
+  if (hasConversation(app.info.mode)) return fields;
+  const text = textInputVariable(params);
+  return fields.filter((f) => f.variable !== text);
 }
 
 /**

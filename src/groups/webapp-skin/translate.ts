@@ -4,6 +4,7 @@
  */
 import type { DifyEvent } from '../../dify/events.js';
 import { ReasoningSplitter, splitReasoning } from '../../dify/reasoning-splitter.js';
+import { workflowAnswer } from '../../dify/translator.js';
 import type { PageEvent } from './protocol.js';
 
 export type { PageEvent } from './protocol.js';
@@ -22,6 +23,10 @@ export class PageTranslator {
   private conversationId?: string;
   private messageId?: string;
   private sawAgentMessage = false;
+  private sawText = false;
+
+  /** `mode`: the app's; a workflow answers with text_chunk events and ends with workflow_finished. */
+  constructor(private readonly mode = 'chat') {}
   private tools = new Map<string, string>();
   private files = new Set<string>();
   ended = false;
@@ -48,6 +53,28 @@ export class PageTranslator {
         this.sawAgentMessage = true;
         this.text(out, str(e.answer));
         break;
+      case 'text_chunk': {
+        if (this.mode !== 'workflow') break;
+        const data = e.data as Record<string, unknown> | undefined;
+        this.text(out, str(data?.text));
+        break;
+      }
+      case 'workflow_finished': {
+        // Chatflows go on to message_end; a workflow ends here.
+        if (this.mode !== 'workflow') break;
+        const data = (e.data ?? {}) as Record<string, unknown>;
+        if (data.status !== 'succeeded' && data.status !== 'partial-succeeded') {
+          this.flush(out);
+          this.ended = true;
+          out.push({ t: 'error', message: str(data.error) || `The workflow ${str(data.status) ?? 'failed'}.`, code: 'workflow_failed' });
+          break;
+        }
+        if (!this.sawText && data.outputs && typeof data.outputs === 'object') this.text(out, workflowAnswer(data.outputs as Record<string, unknown>));
+        this.flush(out);
+        this.ended = true;
+        out.push({ t: 'end' });
+        break;
+      }
       case 'agent_thought': {
         const tool = str(e.tool);
         const id = str(e.id) ?? '';
@@ -111,6 +138,7 @@ export class PageTranslator {
 
   private text(out: PageEvent[], text: string | undefined): void {
     if (!text) return;
+    this.sawText = true;
     for (const p of this.splitter.push(text)) out.push({ t: p.kind, text: p.text });
   }
 
