@@ -48,7 +48,12 @@ export interface TranslatorOptions {
   reasoningOutput?: ReasoningOutput;
   /** Base for relative `message_file` URLs (`/files/tools/...`), e.g. the Dify origin. */
   filesBaseUrl?: string;
+  /** Chatflows and workflows: node titles as reasoning while nothing is written yet (a progress display). */
+  progress?: boolean;
 }
+
+/** Nodes whose titles say nothing about progress. */
+const QUIET_NODES = new Set(['start', 'end', 'answer']);
 
 const WORKFLOW_ANSWER_KEYS = ['answer', 'text', 'output', 'result'];
 
@@ -232,8 +237,15 @@ export class DifyTranslator {
         };
         this.complete = true;
         return;
+      case 'node_started': {
+        if (!this.options.progress || this.contentChars > 0) return;
+        const data = ev.data as { title?: unknown; node_type?: unknown; iteration_id?: unknown; loop_id?: unknown } | undefined;
+        if (typeof data?.title !== 'string' || !data.title || QUIET_NODES.has(String(data.node_type)) || data.iteration_id || data.loop_id) return;
+        this.emitReasoning(`▸ ${data.title}\n`);
+        return;
+      }
       default:
-        return; // workflow_started, node_started, iteration_*, tts_*, agent_log, unknown: not part of the answer
+        return; // workflow_started, iteration_*, tts_*, agent_log, unknown: not part of the answer
     }
   }
 

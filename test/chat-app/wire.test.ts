@@ -311,6 +311,20 @@ describe('chat completions on the wire', () => {
     expect(r.body.error.message).toBe('Invalid URL (POST /v1/nope)');
   });
 
+  it('workflow_progress: a chatflow\'s step titles arrive as reasoning before the answer (off by default)', async () => {
+    const fake = new FakeDifyApp({ mode: 'advanced-chat', script: () => chatflowStream({ answer: 'Dify is an open-source platform.' }) });
+    const on = await request(buildApp({ app: fake, settings: { workflow_progress: true } }).app).post('/v1/chat/completions').set(auth).send({ ...hi, stream: true }).buffer(true).parse(textParser);
+    const chunks = dataChunks(on.body);
+    const reasoning = chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join('');
+    expect(reasoning).toBe('▸ LLM\n');
+    const firstContent = chunks.findIndex((c) => c.choices[0]?.delta?.content);
+    const lastReasoning = chunks.findLastIndex((c) => c.choices[0]?.delta?.reasoning_content);
+    expect(lastReasoning).toBeLessThan(firstContent);
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('Dify is an open-source platform.');
+    const off = await request(buildApp({ app: fake }).app).post('/v1/chat/completions').set(auth).send(hi);
+    expect(off.body.choices[0].message).not.toHaveProperty('reasoning_content');
+  });
+
   it('chatflow, both terminal orders: full answer, usage', async () => {
     for (const terminalOrder of ['message_end_first', 'workflow_finished_first'] as const) {
       const fake = new FakeDifyApp({ mode: 'advanced-chat', script: () => chatflowStream({ answer: 'Dify is an open-source platform.', terminalOrder, usage: { prompt_tokens: 48, completion_tokens: 31 } }) });

@@ -101,6 +101,7 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
     sink,
     signal,
     reasoningOutput: p.settings.reasoning_output,
+    ...(p.settings.workflow_progress ? { progress: true } : {}),
     emulateTools: p.emulateTools,
     toolNames: p.toolNames,
     store: p.store,

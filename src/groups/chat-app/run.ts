@@ -57,6 +57,8 @@ export interface RunOptions {
   filesBaseUrl?: string;
   /** The request's stop sequences: the answer ends before the first one, and the run is stopped. */
   stop?: string[];
+  /** Chatflow/workflow node titles as reasoning until the answer starts. */
+  progress?: boolean;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
@@ -155,7 +157,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
         sink.replace(text);
       },
     },
-    { mode: o.info.mode, reasoningOutput: o.reasoningOutput, ...(o.filesBaseUrl ? { filesBaseUrl: o.filesBaseUrl } : {}) },
+    { mode: o.info.mode, reasoningOutput: o.reasoningOutput, ...(o.filesBaseUrl ? { filesBaseUrl: o.filesBaseUrl } : {}), ...(o.progress ? { progress: true } : {}) },
   );
 
   let result = first;
