@@ -2,37 +2,23 @@
  * The chat page. Reads its config from the inline JSON, keeps the chat in localStorage, streams
  * answers from `api/chat` (relative: the page lives under /e/<hook>/ behind Dify, or any mount standalone).
  */
+import { AppForm, formSummary, type FormValues } from './app-form.js';
+import { Attachments } from './attachments.js';
 import { botAvatar } from './avatars.js';
+import { h, iconButton } from './dom.js';
+import { HistoryPanel } from './history-panel.js';
 import { fill, strings, type Strings } from './i18n.js';
 import { icons } from './icons.js';
 import { plainText, renderMarkdown } from './markdown.js';
 import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
-import { ImageTooLargeError, pickImage, type PickedImage } from './images.js';
+import type { PickedImage } from './images.js';
 import { HttpError, readEvents } from './stream.js';
-import type { ChatMessage, ChatState, PageConfig, PageEvent, PageInputField } from './types.js';
+import type { ChatMessage, ChatState, PageConfig, PageEvent } from './types.js';
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, html?: string): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  if (html !== undefined) el.innerHTML = html;
-  return el;
-}
-
-function iconButton(cls: string, icon: string, label: string): HTMLButtonElement {
-  const b = h('button', { type: 'button', class: `icon-btn ${cls}`, 'aria-label': label, title: label }, icon);
-  return b;
-}
 
 function timeLabel(ts: number, lang: 'zh' | 'en'): string {
   return new Date(ts).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-US', { hour: 'numeric', minute: '2-digit' });
-}
-
-/** "Today" for today's chats, else a short date. */
-function dayLabel(ts: number, lang: 'zh' | 'en', today: string): string {
-  const d = new Date(ts);
-  if (d.toDateString() === new Date().toDateString()) return today;
-  return d.toLocaleDateString(lang === 'zh' ? 'zh-CN' : 'en-US', { month: 'short', day: 'numeric' });
 }
 
 async function copyText(text: string): Promise<void> {
@@ -76,20 +62,16 @@ class ChatPage {
   private statusEl!: HTMLElement;
   private announcer!: HTMLElement;
   private scrollDownBtn!: HTMLButtonElement;
-  /** The app's form while a new chat shows it, by variable. */
-  private formFields = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
+  /** The app's form while a new chat shows it. */
+  private form: AppForm | undefined;
   /** What the form held when the last chat started: a new chat offers it again. */
-  private lastInputs: Record<string, string | number | boolean> | undefined;
-  private formError: HTMLElement | undefined;
-  /** Images picked for the next message. */
-  private picked: PickedImage[] = [];
+  private lastInputs: FormValues | undefined;
+  private attachments!: Attachments;
   private attachBtn!: HTMLButtonElement;
   private fileInput!: HTMLInputElement;
-  private attachmentsEl!: HTMLElement;
   /** The open chat's id in the store. */
   private chatId: string;
-  private historyBtn!: HTMLButtonElement;
-  private historyPanel!: HTMLElement;
+  private history!: HistoryPanel;
 
   constructor(private config: PageConfig) {
     this.t = strings(config.lang);
@@ -136,21 +118,20 @@ class ChatPage {
       select.addEventListener('change', () => void this.switchApp(select.value));
       actions.append(select);
     }
-    this.historyBtn = iconButton('history-btn', icons.history, t.history);
-    this.historyBtn.setAttribute('aria-expanded', 'false');
-    this.historyBtn.setAttribute('aria-controls', 'dbw-history');
-    this.historyBtn.addEventListener('click', () => this.toggleHistory());
+    // Made before the page's own Escape handler: an open list takes Escape first.
+    this.history = new HistoryPanel(t, config.lang, {
+      chats: () => ({ list: this.store.list(this.appId), current: this.chatId }),
+      open: (id) => this.openChat(id),
+      remove: (id) => {
+        this.store.remove(this.appId, id);
+        if (id === this.chatId) this.newChat(false);
+      },
+    });
     const newChat = iconButton('new-chat', icons.edit, t.newChat);
     newChat.append(h('span', { class: 'btn-label' }, t.newChat));
     newChat.addEventListener('click', () => this.newChat());
-    actions.append(this.historyBtn, newChat);
-    header.append(actions);
-    this.historyPanel = h('nav', { class: 'history-panel', id: 'dbw-history', 'aria-label': t.history });
-    this.historyPanel.hidden = true;
-    header.append(this.historyPanel);
-    document.addEventListener('click', (e) => {
-      if (!this.historyPanel.hidden && !this.historyPanel.contains(e.target as Node) && !this.historyBtn.contains(e.target as Node)) this.toggleHistory(false);
-    });
+    actions.append(this.history.button, newChat);
+    header.append(actions, this.history.element);
 
     const main = h('main', { class: 'chat', 'aria-label': t.messages });
     this.scroller = h('div', { class: 'scroller' });
@@ -181,7 +162,7 @@ class ChatPage {
     this.fileInput = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,image/gif', multiple: '', class: 'file-input', tabindex: '-1', 'aria-hidden': 'true' });
     this.attachBtn.addEventListener('click', () => this.fileInput.click());
     this.fileInput.addEventListener('change', () => {
-      void this.addImages([...(this.fileInput.files ?? [])]);
+      void this.attachments.add([...(this.fileInput.files ?? [])], this.config.images?.max ?? 0);
       this.fileInput.value = '';
     });
     tools.append(this.attachBtn, this.fileInput);
@@ -193,9 +174,8 @@ class ChatPage {
     this.sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': t.send, title: t.send });
     tools.append(this.sendBtn);
     form.append(tools);
-    this.attachmentsEl = h('div', { class: 'attachments', 'aria-label': t.attachImage });
-    this.attachmentsEl.hidden = true;
-    footer.append(this.attachmentsEl, form, h('p', { class: 'composer-hint' }, t.hint));
+    this.attachments = new Attachments(t, (text) => this.announce(text), () => this.input.focus());
+    footer.append(this.attachments.element, form, h('p', { class: 'composer-hint' }, t.hint));
 
     this.announcer = h('div', { class: 'sr-only', 'aria-live': 'polite' });
 
@@ -224,13 +204,10 @@ class ChatPage {
       const files = [...(e.clipboardData?.files ?? [])].filter((f) => f.type.startsWith('image/'));
       if (files.length === 0 || !this.config.images) return;
       e.preventDefault();
-      void this.addImages(files);
+      void this.attachments.add(files, this.config.images.max);
     });
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && !this.historyPanel.hidden) {
-        this.toggleHistory(false);
-        this.historyBtn.focus();
-      } else if (e.key === 'Escape' && this.run) {
+      if (e.key === 'Escape' && this.run) {
         e.preventDefault();
         this.stop();
       }
@@ -270,96 +247,23 @@ class ChatPage {
     this.scrollToBottom(true);
   }
 
-  /** The app's form, asked before a chat starts (Dify takes its variables when a conversation starts). */
-  private inputsForm(fields: PageInputField[]): HTMLElement {
-    this.formFields.clear();
-    const form = h('fieldset', { class: 'inputs-form' });
-    const legend = h('legend');
-    legend.textContent = this.t.formTitle;
-    form.append(legend);
-    const values = this.state.inputs ?? this.lastInputs ?? {};
-    fields.forEach((f, i) => {
-      const id = `dbw-input-${i}`;
-      const row = h('div', { class: `field field-${f.type}` });
-      const label = h('label', { for: id });
-      label.textContent = f.label;
-      if (!f.required) label.append(h('span', { class: 'field-optional' }, ` · ${this.t.optional}`));
-      const value = values[f.variable] ?? f.default;
-      let control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-      if (f.type === 'select') {
-        control = h('select', { id });
-        if (!f.required) control.append(h('option', { value: '' }));
-        for (const option of f.options ?? []) {
-          const o = h('option', { value: option });
-          o.textContent = option;
-          control.append(o);
-        }
-        control.value = typeof value === 'string' && f.options?.includes(value) ? value : f.required ? (f.options?.[0] ?? '') : '';
-      } else if (f.type === 'paragraph') {
-        control = h('textarea', { id, rows: '3' });
-        control.value = value === undefined ? '' : String(value);
-      } else if (f.type === 'checkbox') {
-        control = h('input', { id, type: 'checkbox' });
-        control.checked = value === true;
-      } else {
-        control = h('input', { id, type: f.type === 'number' ? 'number' : 'text', autocomplete: 'off' });
-        control.value = value === undefined ? '' : String(value);
-      }
-      if (f.maxLength && !(control instanceof HTMLSelectElement)) control.setAttribute('maxlength', String(f.maxLength));
-      if (f.required) control.setAttribute('aria-required', 'true');
-      control.addEventListener('input', () => control.removeAttribute('aria-invalid'));
-      this.formFields.set(f.variable, control);
-      if (f.type === 'checkbox') row.append(control, label);
-      else row.append(label, control);
-      form.append(row);
-    });
-    this.formError = h('p', { class: 'form-error', role: 'alert' });
-    this.formError.hidden = true;
-    form.append(this.formError);
-    return form;
-  }
-
   /** What the chat started with, one line above it. */
   private inputsSummary(): HTMLElement | undefined {
-    const values = this.state.inputs;
-    const fields = this.config.inputs ?? [];
-    const parts = fields.filter((f) => values?.[f.variable] !== undefined).map((f) => `${f.label}: ${values![f.variable] === true ? '✓' : String(values![f.variable])}`);
-    if (parts.length === 0) return undefined;
+    const line = formSummary(this.config.inputs ?? [], this.state.inputs);
+    if (!line) return undefined;
     const el = h('p', { class: 'inputs-summary' });
-    el.textContent = parts.join(' · ');
+    el.textContent = line;
     return el;
   }
 
   /**
    * Before the first message of a chat with a form: the form's values become the chat's inputs.
-   * False (and the first missing field focused) when a required one is empty.
+   * False (the form shows which field is missing) when a required one is empty.
    */
   private takeFormValues(): boolean {
-    const fields = this.config.inputs ?? [];
-    if (this.state.messages.length > 0 || fields.length === 0) return true;
-    const values: Record<string, string | number | boolean> = {};
-    for (const f of fields) {
-      const control = this.formFields.get(f.variable);
-      if (!control) continue;
-      if (control instanceof HTMLInputElement && control.type === 'checkbox') {
-        values[f.variable] = control.checked;
-        continue;
-      }
-      const raw = control.value.trim();
-      if (raw === '') {
-        if (f.required) {
-          control.setAttribute('aria-invalid', 'true');
-          control.focus();
-          if (this.formError) {
-            this.formError.textContent = fill(this.t.fieldRequired, { label: f.label });
-            this.formError.hidden = false;
-          }
-          return false;
-        }
-        continue;
-      }
-      values[f.variable] = f.type === 'number' ? Number(raw) : raw;
-    }
+    if (this.state.messages.length > 0 || !this.form) return true;
+    const values = this.form.read();
+    if (!values) return false;
     this.state.inputs = values;
     this.lastInputs = values;
     return true;
@@ -373,7 +277,8 @@ class ChatPage {
     title.textContent = config.botName;
     el.append(title);
     if (config.welcome) el.append(h('div', { class: 'welcome-text markdown' }, renderMarkdown(config.welcome)));
-    if (config.inputs?.length) el.append(this.inputsForm(config.inputs));
+    this.form = config.inputs?.length ? new AppForm(config.inputs, this.state.inputs ?? this.lastInputs ?? {}, this.t) : undefined;
+    if (this.form) el.append(this.form.element);
     if (config.suggestions.length) {
       const list = h('div', { class: 'suggestions', role: 'group', 'aria-label': t.suggestions });
       for (const q of config.suggestions) {
@@ -600,53 +505,13 @@ class ChatPage {
 
   // ---------- chat history ----------
 
-  private toggleHistory(open = this.historyPanel.hidden): void {
-    this.historyPanel.hidden = !open;
-    this.historyBtn.setAttribute('aria-expanded', String(open));
-    if (open) this.renderHistory();
-  }
-
-  private renderHistory(): void {
-    const panel = this.historyPanel;
-    panel.replaceChildren();
-    const chats = this.store.list(this.appId);
-    if (chats.length === 0) {
-      panel.append(h('p', { class: 'history-empty' }, this.t.noHistory));
-      return;
-    }
-    const list = h('ul', { class: 'history-list' });
-    for (const chat of chats) {
-      const item = h('li', { class: `history-item${chat.id === this.chatId ? ' is-current' : ''}` });
-      const open = h('button', { type: 'button', class: 'history-open' });
-      if (chat.id === this.chatId) open.setAttribute('aria-current', 'true');
-      const title = h('span', { class: 'history-title' });
-      title.textContent = chat.title || this.t.untitled;
-      const when = h('time', { class: 'history-when', datetime: new Date(chat.updated).toISOString() });
-      when.textContent = dayLabel(chat.updated, this.config.lang, this.t.today);
-      open.append(title, when);
-      open.addEventListener('click', () => this.openChat(chat.id));
-      const remove = iconButton('history-delete', icons.trash, this.t.deleteChat);
-      remove.addEventListener('click', (e) => {
-        e.stopPropagation();
-        this.store.remove(this.appId, chat.id);
-        if (chat.id === this.chatId) this.newChat(false);
-        this.renderHistory();
-      });
-      item.append(open, remove);
-      list.append(item);
-    }
-    panel.append(list);
-  }
-
   private openChat(id: string): void {
     if (this.run) this.stop();
     stopSpeaking();
     const open = this.store.open(this.appId, id);
     this.chatId = open.id;
     this.state = open.state;
-    this.picked = [];
-    this.renderAttachments();
-    this.toggleHistory(false);
+    this.attachments.clear();
     this.renderAll();
     this.input.focus();
   }
@@ -670,48 +535,11 @@ class ChatPage {
       const summary = this.inputsSummary();
       if (summary) this.thread.append(summary);
     }
-    const images = this.picked;
-    this.picked = [];
-    this.renderAttachments();
+    const images = this.attachments.take();
     const user: ChatMessage = { id: randomId(8), role: 'user', content: text, ts: Date.now(), ...(images.length ? { images: images.map((i) => i.thumb) } : {}) };
     this.state.messages.push(user);
     this.thread.append(this.messageEl(user));
     await this.answer(text, images);
-  }
-
-  /** Reads picked or pasted files into images for the next message (scaled down), within the app's limit. */
-  private async addImages(files: File[]): Promise<void> {
-    const max = this.config.images?.max ?? 0;
-    for (const file of files) {
-      if (this.picked.length >= max) {
-        this.announce(fill(this.t.tooManyImages, { n: String(max) }));
-        break;
-      }
-      try {
-        this.picked.push(await pickImage(file));
-      } catch (err) {
-        this.announce(err instanceof ImageTooLargeError ? this.t.imageTooLarge : this.t.imageUnreadable);
-      }
-    }
-    this.renderAttachments();
-  }
-
-  private renderAttachments(): void {
-    const el = this.attachmentsEl;
-    el.replaceChildren();
-    el.hidden = this.picked.length === 0;
-    this.picked.forEach((image, i) => {
-      const item = h('div', { class: 'attachment' });
-      item.append(h('img', { src: image.thumb, alt: this.t.image }));
-      const remove = iconButton('attachment-remove', icons.close, this.t.removeImage);
-      remove.addEventListener('click', () => {
-        this.picked.splice(i, 1);
-        this.renderAttachments();
-        this.input.focus();
-      });
-      item.append(remove);
-      el.append(item);
-    });
   }
 
   private async regenerate(): Promise<void> {
@@ -845,7 +673,6 @@ class ChatPage {
     const fresh = this.store.fresh(this.appId);
     this.chatId = fresh.id;
     this.state = fresh.state;
-    this.toggleHistory(false);
     this.renderAll();
     if (focus) this.input.focus();
   }
@@ -862,14 +689,13 @@ class ChatPage {
       // keep the current texts
     }
     this.appId = appId;
-    this.picked = [];
-    this.renderAttachments();
+    this.attachments.clear();
     this.updateComposer();
     this.store.setLastApp(appId);
     const open = this.store.current(appId);
     this.chatId = open.id;
     this.state = open.state;
-    this.toggleHistory(false);
+    this.history.toggle(false);
     const name = this.root.querySelector('.bot-name');
     if (name) name.textContent = this.config.botName;
     document.title = this.config.botName;

@@ -451,6 +451,11 @@ describe('earlier chats', () => {
     await expect(page.locator('.msg-user .user-text').allTextContents()).resolves.toEqual(['first topic', 'more on that']);
     await page.click('.history-btn');
     await expect(page.locator('.history-title').allTextContents()).resolves.toEqual(['first topic']);
+    // Deleting the open chat leaves a new one open and the list in place.
+    await page.click('.history-item:has-text("first topic") .history-delete');
+    await page.waitForSelector('.history-empty');
+    await expect(page.locator('.history-panel').isVisible()).resolves.toBe(true);
+    await expect(page.locator('.msg-user').count()).resolves.toBe(0);
     await context.close();
   });
 
