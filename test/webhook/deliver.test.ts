@@ -309,6 +309,27 @@ describe('inputs', () => {
     expect(app.runs[0]!.user).toBe('webhook:github');
   });
 
+  it('file inputs take URLs from the payload (Dify fetches them); a value that is not a URL is a 422 naming the input', async () => {
+    const app = fakeApp({ inputs: [{ variable: 'report', type: 'file', required: false }, { variable: 'photos', type: 'file-list', required: false }] });
+    const { server } = mount({ app, settings: { payload_input: '', input_mapping: 'report=form.attachment, photos=form.images' } });
+    const delivery = (form: unknown) => JSON.stringify({ form });
+    const ok = await signedPost(server, delivery({ attachment: 'https://files.example.com/q3/report.PDF?sig=1', images: [{ url: 'https://cdn.example.com/a.jpg' }, 'https://cdn.example.com/b'] }));
+    expect(ok.status).toBe(200);
+    expect(app.runs[0]!.inputs).toEqual({
+      report: { type: 'document', transfer_method: 'remote_url', url: 'https://files.example.com/q3/report.PDF?sig=1' },
+      photos: [
+        { type: 'image', transfer_method: 'remote_url', url: 'https://cdn.example.com/a.jpg' },
+        { type: 'custom', transfer_method: 'remote_url', url: 'https://cdn.example.com/b' },
+      ],
+    });
+    for (const [form, input] of [[{ attachment: 'report.pdf' }, 'report'], [{ attachment: ['https://x.example/a.pdf'] }, 'report'], [{ images: [42] }, 'photos']] as const) {
+      const bad = await signedPost(server, delivery(form));
+      expect(bad.status).toBe(422);
+      expect(bad.body.message).toContain(`App input "${input}"`);
+    }
+    expect(app.runs).toHaveLength(1);
+  });
+
   it('objects picked into text inputs arrive as JSON text; array indexes work', async () => {
     const app = fakeApp({ inputs: declared });
     const { server } = mount({ app, settings: { input_mapping: 'author=sender, title=pull_request.labels[0].name' } });

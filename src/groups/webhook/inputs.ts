@@ -1,7 +1,7 @@
 /**
  * From a delivery to the app's inputs: the whole payload into one input, `input=json.path` picks,
  * the `<name>` path segment; each value converted to what the app declares for that input
- * (text inputs get strings, number inputs numbers, JSON inputs objects).
+ * (text inputs get strings, number inputs numbers, JSON inputs objects, file inputs URLs Dify fetches).
  */
 import type { AppInputField } from '../../backend/types.js';
 import { WebhookHttpError } from './errors.js';
@@ -59,6 +59,28 @@ function inputError(input: string, message: string): WebhookHttpError {
   return new WebhookHttpError(422, 'invalid_input', `App input "${input}": ${message}`);
 }
 
+/** Dify's file kinds by extension; anything else is `custom`. */
+const FILE_KINDS: Array<[RegExp, 'image' | 'document' | 'audio' | 'video']> = [
+  [/\.(png|jpe?g|gif|webp|svg|bmp)$/i, 'image'],
+  [/\.(pdf|docx?|txt|md|markdown|csv|xlsx?|pptx?|html?|xml|epub|json|eml|msg)$/i, 'document'],
+  [/\.(mp3|wav|m4a|amr|mpga|ogg|flac)$/i, 'audio'],
+  [/\.(mp4|mov|mpeg|webm|mkv)$/i, 'video'],
+];
+
+/**
+ * A file input filled from the payload: an http(s) URL (or an object with `url`) that Dify downloads
+ * itself (`remote_url`, through its own SSRF proxy). The kind comes from the file name.
+ */
+function remoteFile(input: string, value: unknown): { type: string; transfer_method: 'remote_url'; url: string } {
+  const url = typeof value === 'string' ? value : value && typeof value === 'object' ? (value as { url?: unknown }).url : undefined;
+  if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(url.trim())) {
+    throw inputError(input, 'a file input takes an http(s) URL (or an object with a url) from the payload.');
+  }
+  const path = new URL(url.trim()).pathname;
+  const kind = FILE_KINDS.find(([pattern]) => pattern.test(path))?.[1] ?? 'custom';
+  return { type: kind, transfer_method: 'remote_url', url: url.trim() };
+}
+
 /** Converts one value for an input the app declares as `field`; undeclared inputs keep JSON scalars, objects become JSON text. */
 export function convertForInput(input: string, value: unknown, field: AppInputField | undefined): unknown {
   if (!field) return value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
@@ -97,9 +119,11 @@ export function convertForInput(input: string, value: unknown, field: AppInputFi
     }
     return value;
   }
-  if (type === 'file' || type === 'file-list') {
-    throw inputError(input, 'file inputs cannot be filled from a webhook delivery.');
+  if (type === 'file') {
+    if (Array.isArray(value)) throw inputError(input, 'the app takes one file here; the payload holds a list.');
+    return remoteFile(input, value);
   }
+  if (type === 'file-list') return (Array.isArray(value) ? value : [value]).map((v) => remoteFile(input, v));
   // A type this version does not know: send what the payload holds.
   return value;
 }
