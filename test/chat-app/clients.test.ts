@@ -1,7 +1,7 @@
 /** Real clients against the chat-app group on a loopback server: openai 7 and 6, AI SDK, LangChain. */
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { createOpenAI } from '@ai-sdk/openai';
-import { ChatOpenAI } from '@langchain/openai';
+import { ChatOpenAI, OpenAI as LangChainOpenAI } from '@langchain/openai';
 import { generateText, streamText, jsonSchema, tool } from 'ai';
 import OpenAI from 'openai';
 import OpenAI6 from 'openai6';
@@ -201,6 +201,31 @@ describe('openai (v7)', () => {
     expect(final.output_text).toBe('17 × 23 = **391**.');
   });
 
+  it('legacy completions: whole and streamed text_completion, stop, one prompt only', async () => {
+    scenario = 'echo';
+    const whole = await client().completions.create({ model: 'dify-support-bot', prompt: 'complete this' });
+    expect(whole.object).toBe('text_completion');
+    expect(whole.choices[0]!.text).toMatch(/complete this/);
+    expect(whole.choices[0]!.finish_reason).toBe('stop');
+    expect(whole.usage!.total_tokens).toBeGreaterThan(0);
+    const stream = await client().completions.create({ model: 'dify-support-bot', prompt: 'stream this', stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage = 0;
+    const reasons: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? '';
+      if (chunk.choices[0]?.finish_reason) reasons.push(chunk.choices[0].finish_reason);
+      if (chunk.usage) usage = chunk.usage.total_tokens;
+    }
+    expect(text).toMatch(/stream this/);
+    expect(reasons).toEqual(['stop']);
+    expect(usage).toBeGreaterThan(0);
+    const cut = await client().completions.create({ model: 'dify-support-bot', prompt: 'cut here', stop: ['here'] });
+    expect(cut.choices[0]!.text).not.toContain('here');
+    await expect(client().completions.create({ model: 'dify-support-bot', prompt: 'x', n: 2 })).rejects.toMatchObject({ status: 400, param: 'n' });
+    await expect(client().completions.create({ model: 'dify-support-bot', prompt: [1, 2, 3] })).rejects.toMatchObject({ status: 400, param: 'prompt' });
+  });
+
   it('responses: previous_response_id -> 400', async () => {
     await expect(client().responses.create({ model: 'dify-support-bot', input: 'x', previous_response_id: 'resp_1' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
@@ -301,6 +326,12 @@ describe('AI SDK', () => {
 
 describe('LangChain', () => {
   const model = () => new ChatOpenAI({ model: 'dify-support-bot', apiKey: API_KEY, configuration: { baseURL: base() }, maxRetries: 0 });
+
+  it('the OpenAI (completions) class', async () => {
+    scenario = 'echo';
+    const llm = new LangChainOpenAI({ model: 'dify-support-bot', apiKey: API_KEY, configuration: { baseURL: base() }, maxRetries: 0 });
+    expect(await llm.invoke('a plain prompt')).toMatch(/a plain prompt/);
+  });
 
   it('invoke and stream with usage metadata', async () => {
     scenario = 'echo';

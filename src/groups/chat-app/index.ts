@@ -4,6 +4,7 @@
  */
 import type { GroupModule } from '../types.js';
 import { chatCompletions } from './chat-completions.js';
+import { completions } from './completions.js';
 import { preflight } from './http.js';
 import { listModels, retrieveModel } from './models.js';
 import { responses } from './responses.js';
@@ -12,6 +13,7 @@ export const group: GroupModule = {
   name: 'chat-app',
   handlers: {
     chatCompletions,
+    completions,
     responses,
     listModels,
     retrieveModel,
