@@ -72,6 +72,25 @@ describe('openai (current line)', () => {
     await host.close();
   });
 
+  test('legacy completions: the prompt goes to the model as one user message; text_completion whole and streamed; reasoning left out', async () => {
+    const whole = await client.completions.create({ model: MODEL, prompt: 'Say hello', max_tokens: 32, stop: ['\n\n'] });
+    expect(whole).toMatchObject({ object: 'text_completion', model: MODEL, choices: [{ text: 'Hello, world!', index: 0, finish_reason: 'stop' }] });
+    expect(whole.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 });
+    const sent = models.llmRequests.at(-1)!;
+    expect(sent.promptMessages).toEqual([{ role: 'user', content: 'Say hello' }]);
+    expect(sent.stop).toEqual(['\n\n']);
+    const stream = await client.completions.create({ model: MODEL, prompt: 'think first', stream: true });
+    let text = '';
+    const reasons: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? '';
+      if (chunk.choices[0]?.finish_reason) reasons.push(chunk.choices[0].finish_reason);
+    }
+    expect(text).toBe('Hi!');
+    expect(reasons).toEqual(['stop']);
+    await expect(client.completions.create({ model: MODEL, prompt: 'x', echo: true })).rejects.toMatchObject({ status: 400, param: 'echo' });
+  });
+
   test('non-streaming chat: text, finish reason and usage from the model', async () => {
     const completion = await client.chat.completions.create({
       model: MODEL,

@@ -1,10 +1,11 @@
 /**
  * The llm group: any model configured in Dify (model-selector settings) as an OpenAI API —
- * chat completions with native tools, the Responses API, embeddings and the models list.
+ * chat completions with native tools, the Responses API, legacy completions, embeddings and the models list.
  * Routes are bound in endpoints/llm/*.yaml by handler name.
  */
 import type { GroupModule } from '../types.js';
 import { chatCompletions } from './chat.js';
+import { createCompletion } from './completions.js';
 import { embeddings } from './embeddings.js';
 import { preflight, wrap } from './http.js';
 import { listModels, retrieveModel } from './models.js';
@@ -14,6 +15,7 @@ export const group: GroupModule = {
   name: 'llm',
   handlers: {
     chatCompletions: wrap(chatCompletions),
+    completions: wrap(createCompletion),
     embeddings: wrap(embeddings),
     responses: wrap(createResponse),
     listModels: wrap(listModels),
