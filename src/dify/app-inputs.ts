@@ -22,6 +22,15 @@ export function defaultInputs(params: AppParameters | undefined): Record<string,
 }
 
 /**
+ * The app's file input (a single file or a file list): where files go on a host whose app invocation
+ * carries none (the plugin daemon's).
+ */
+export function fileInputOf(params: AppParameters | undefined): { variable: string; list: boolean } | undefined {
+  const field = params?.inputs.find((f) => f.type === 'file' || f.type === 'file-list');
+  return field ? { variable: field.variable, list: field.type === 'file-list' } : undefined;
+}
+
+/**
  * The variable that carries the text of completion/workflow apps: the first paragraph/text input not
  * already taken (by a system prompt, or set by the client), else `query`.
  */

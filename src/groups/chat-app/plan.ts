@@ -11,7 +11,7 @@
  * Completion and workflow apps have no conversations: always flattened.
  */
 import type { AppHandle, AppInfo, AppParameters, AppRunRequest, DifyFileInput } from '../../backend/types.js';
-import { defaultInputs, hasConversation, textInputVariable } from '../../dify/app-inputs.js';
+import { defaultInputs, fileInputOf, hasConversation, textInputVariable } from '../../dify/app-inputs.js';
 import { stripChatPlatformMetadata } from '../../dify/input-filter.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { fingerprint, shortHash, type HistoryTurn } from '../../memory/fingerprint.js';
@@ -309,7 +309,7 @@ async function filesFor(t: TurnInput, images: Array<{ url: string; param: string
 
   if (handle.fileTransfer === 'upload_only') {
     // The plugin host's app invocation carries no files: they go in through the app's file input.
-    const field = t.app.parameters?.inputs.find((f) => f.type === 'file' || f.type === 'file-list');
+    const field = fileInputOf(t.app.parameters);
     if (!field) {
       throw unsupported(
         "Images cannot be passed to this Dify app from a plugin endpoint: Dify's app invocation for plugins carries no files, and the app has no file input variable to receive them. Add a file input to the app, or send text only.",
@@ -318,10 +318,10 @@ async function filesFor(t: TurnInput, images: Array<{ url: string; param: string
       );
     }
     const objs = [];
-    for (const img of field.type === 'file' ? images.slice(0, 1) : images) {
+    for (const img of field.list ? images : images.slice(0, 1)) {
       objs.push({ type: 'image', transfer_method: 'local_file', upload_file_id: await upload(img) });
     }
-    inputs[field.variable] = field.type === 'file' ? objs[0] : objs;
+    inputs[field.variable] = field.list ? objs : objs[0];
     return [];
   }
   const out: DifyFileInput[] = [];

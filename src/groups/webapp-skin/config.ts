@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers';
 import type { Request } from 'express';
 import type { EndpointContext } from '../../host/context.js';
-import { listApps, parametersOf, type ResolvedApp } from './apps.js';
+import { listApps, parametersOrNothing, type ResolvedApp } from './apps.js';
 import { imageSupport } from './images.js';
 import { pageFormFields } from './inputs.js';
 import type { PageConfig, Skin } from './protocol.js';
@@ -55,10 +55,7 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     appId: app.info.id,
     ...(apps.length > 1 ? { apps: apps.map((a) => ({ id: a.info.id, name: a.info.name })) } : {}),
   };
-  const params = await withTimeout(
-    parametersOf(ctx, app).catch(() => undefined),
-    PARAMETERS_TIMEOUT_MS,
-  );
+  const params = await withTimeout(parametersOrNothing(ctx, app), PARAMETERS_TIMEOUT_MS);
   if (params) {
     if (!settings.welcomeMessage && params.openingStatement) config.welcome = params.openingStatement;
     if (!settings.suggestedQuestions && params.suggestedQuestions.length) config.suggestions = params.suggestedQuestions.slice(0, 8);

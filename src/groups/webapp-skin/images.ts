@@ -4,6 +4,7 @@
  * sends each image once, base64 in the chat request, already scaled down.
  */
 import type { AppHandle, AppParameters, DifyFileInput } from '../../backend/types.js';
+import { fileInputOf } from '../../dify/app-inputs.js';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 /** Per image, decoded. The daemon passes at most 10 MiB of body to a plugin. */
@@ -25,10 +26,8 @@ export interface ImageSupport {
 export function imageSupport(handle: AppHandle, params: AppParameters | undefined): ImageSupport | undefined {
   if (!params || !handle.uploadFile || handle.fileTransfer === 'none') return undefined;
   if (handle.fileTransfer === 'upload_only') {
-    const field = params.inputs.find((f) => f.type === 'file' || f.type === 'file-list');
-    if (!field) return undefined;
-    const list = field.type === 'file-list';
-    return { max: list ? MAX_IMAGES : 1, into: { variable: field.variable, list } };
+    const into = fileInputOf(params);
+    return into && { max: into.list ? MAX_IMAGES : 1, into };
   }
   const upload = params.fileUpload;
   if (!upload?.enabled) return undefined;

@@ -3,7 +3,7 @@
  * the `<name>` path segment; each value converted to what the app declares for that input
  * (text inputs get strings, number inputs numbers, JSON inputs objects, file inputs URLs Dify fetches).
  */
-import type { AppInputField } from '../../backend/types.js';
+import type { AppInputField, DifyFileInput } from '../../backend/types.js';
 import { WebhookHttpError } from './errors.js';
 import type { InputMappingEntry } from './settings.js';
 
@@ -71,7 +71,7 @@ const FILE_KINDS: Array<[RegExp, 'image' | 'document' | 'audio' | 'video']> = [
  * A file input filled from the payload: an http(s) URL (or an object with `url`) that Dify downloads
  * itself (`remote_url`, through its own SSRF proxy). The kind comes from the file name.
  */
-function remoteFile(input: string, value: unknown): { type: string; transfer_method: 'remote_url'; url: string } {
+function remoteFile(input: string, value: unknown): DifyFileInput {
   const url = typeof value === 'string' ? value : value && typeof value === 'object' ? (value as { url?: unknown }).url : undefined;
   if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(url.trim())) {
     throw inputError(input, 'a file input takes an http(s) URL (or an object with a url) from the payload.');
