@@ -3,7 +3,7 @@
  */
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
-import { ChatChunkBuilder, chatCompletion, newCompletionId, nowSeconds } from '../../openai/chat-chunks.js';
+import { ChatChunkBuilder, chatCompletion, newCompletionId, nowSeconds, type FinishReason, type OpenAIUsage } from '../../openai/chat-chunks.js';
 import { SseWriter } from '../../openai/sse.js';
 import type { AnswerEvent } from './answer.js';
 import { planChat } from './chat-request.js';
@@ -69,6 +69,21 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
     },
     plan.structured,
   );
+  endStream(writer, signal, outcome, chunks, plan.includeUsage, (reason) => (legacy && reason === 'tool_calls' ? 'function_call' : reason));
+}
+
+/**
+ * Ends a streamed answer whose chunks `chunks` builds (chat or legacy completion): nothing more once
+ * the client left, a failure in band, else the finish chunk, the usage chunk when asked, `[DONE]`.
+ */
+export function endStream(
+  writer: SseWriter,
+  signal: AbortSignal,
+  outcome: Awaited<ReturnType<typeof runAnswer>>,
+  chunks: { finish(reason: FinishReason): string; usage(usage: OpenAIUsage): string },
+  includeUsage: boolean,
+  finishReason: (reason: FinishReason) => FinishReason = (reason) => reason,
+): void {
   if (signal.aborted) {
     writer.end();
     return;
@@ -77,10 +92,8 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
     writer.error(outcome.error.body());
     return;
   }
-  const { summary } = outcome;
-  const finish = legacy && summary.finishReason === 'tool_calls' ? 'function_call' : summary.finishReason;
-  writer.data(chunks.finish(finish));
-  if (plan.includeUsage) writer.data(chunks.usage(summary.usage));
+  writer.data(chunks.finish(finishReason(outcome.summary.finishReason)));
+  if (includeUsage) writer.data(chunks.usage(outcome.summary.usage));
   writer.done();
 }
 

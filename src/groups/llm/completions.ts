@@ -8,6 +8,7 @@ import { clientAbortSignal } from '../../host/context.js';
 import { zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { completionPrompt, completionRequestSchema, textCompletion, TextCompletionChunks } from '../../openai/text-completion.js';
+import { endStream } from './chat.js';
 import { planChat } from './chat-request.js';
 import { modelNotFound, modelsUnavailable } from './errors.js';
 import { runAnswer } from './invoke.js';
@@ -51,15 +52,5 @@ export async function createCompletion(req: Request, res: Response): Promise<voi
     },
     plan.structured,
   );
-  if (signal.aborted) {
-    writer.end();
-    return;
-  }
-  if ('error' in outcome) {
-    writer.error(outcome.error.body());
-    return;
-  }
-  writer.data(chunks.finish(outcome.summary.finishReason));
-  if (plan.includeUsage) writer.data(chunks.usage(outcome.summary.usage));
-  writer.done();
+  endStream(writer, signal, outcome, chunks, plan.includeUsage);
 }
