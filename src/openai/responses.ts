@@ -49,45 +49,29 @@ export function rejectUnsupportedResponses(req: ResponsesRequest): void {
   if (req.prompt != null) throw unsupported('prompt templates are not supported.', 'prompt');
 }
 
-/** Responses input -> chat-completions-style messages (then validated by normalizeMessages). */
-export function responsesInputToMessages(req: ResponsesRequest): ChatMessageIn[] {
+const INPUT_ROLES = new Set(['user', 'assistant', 'system', 'developer']);
+
+/**
+ * Responses input -> chat-completions-style messages, for both groups (each then validates them as it
+ * does chat messages). Reasoning items, item references and custom tool calls carry nothing a Dify
+ * app or model needs and are dropped; consecutive function calls become one assistant turn.
+ */
+export function responsesInputToMessages(input: string | readonly unknown[], instructions?: string | null): ChatMessageIn[] {
   const out: ChatMessageIn[] = [];
-  if (req.instructions) out.push({ role: 'system', content: req.instructions });
-  if (typeof req.input === 'string') {
-    out.push({ role: 'user', content: req.input });
+  if (instructions) out.push({ role: 'system', content: instructions });
+  if (typeof input === 'string') {
+    out.push({ role: 'user', content: input });
     return out;
   }
-  req.input.forEach((raw, i) => {
+  input.forEach((raw, i) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest('Each input item must be an object.', `input[${i}]`);
     const item = raw as Record<string, unknown>;
     const type = (item.type as string | undefined) ?? (item.role ? 'message' : undefined);
     switch (type) {
       case 'message': {
         const role = String(item.role ?? 'user');
-        const content = item.content;
-        let parts: unknown = content;
-        if (Array.isArray(content)) {
-          parts = content.map((p, j) => {
-            const part = p as Record<string, unknown>;
-            switch (part.type) {
-              case 'input_text':
-              case 'output_text':
-              case 'text':
-                return { type: 'text', text: String(part.text ?? '') };
-              case 'refusal':
-                return { type: 'refusal', refusal: String(part.refusal ?? '') };
-              case 'input_image': {
-                const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as { url?: string } | undefined)?.url;
-                if (!url) throw invalidRequest('input_image needs an image_url.', `input[${i}].content[${j}].image_url`);
-                return { type: 'image_url', image_url: { url } };
-              }
-              case 'input_file':
-                throw unsupported('input_file parts are not supported by this endpoint.', `input[${i}].content[${j}].type`, 'unsupported_value');
-              default:
-                throw invalidRequest(`Invalid content part type '${String(part.type)}'.`, `input[${i}].content[${j}].type`);
-            }
-          });
-        }
-        out.push({ role, content: parts });
+        if (!INPUT_ROLES.has(role)) throw invalidRequest(`Unknown role ${JSON.stringify(item.role)}.`, `input[${i}].role`);
+        out.push({ role, content: Array.isArray(item.content) ? item.content.map((p, j) => chatPart(p, `input[${i}].content[${j}]`)) : item.content });
         return;
       }
       case 'function_call': {
@@ -106,15 +90,38 @@ export function responsesInputToMessages(req: ResponsesRequest): ChatMessageIn[]
         out.push({
           role: 'tool',
           tool_call_id: String(item.call_id ?? ''),
-          content: typeof output === 'string' ? output : JSON.stringify(output ?? ''),
+          content:
+            typeof output === 'string' ? output : Array.isArray(output) ? output.map((p, j) => chatPart(p, `input[${i}].output[${j}]`)) : JSON.stringify(output ?? ''),
         });
         return;
       }
       default:
-        return; // reasoning items, item references, custom tool calls: not part of what the app needs
+        return;
     }
   });
   return out;
+}
+
+/** One Responses content part as a chat content part. */
+function chatPart(raw: unknown, param: string): Record<string, unknown> {
+  const part = (raw ?? {}) as Record<string, unknown>;
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+    case 'text':
+      return { type: 'text', text: String(part.text ?? '') };
+    case 'refusal':
+      return { type: 'refusal', refusal: String(part.refusal ?? '') };
+    case 'input_image': {
+      const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as { url?: string } | undefined)?.url;
+      if (!url) throw invalidRequest('input_image needs an image_url (file ids are not supported).', `${param}.image_url`);
+      return { type: 'image_url', image_url: typeof part.detail === 'string' ? { url, detail: part.detail } : { url } };
+    }
+    case 'input_file':
+      throw unsupported('input_file parts are not supported by this endpoint.', `${param}.type`, 'unsupported_value');
+    default:
+      throw invalidRequest(`Invalid content part type '${String(part.type)}'.`, `${param}.type`);
+  }
 }
 
 export function responsesTools(req: ResponsesRequest): { tools: FunctionTool[]; toolChoice: ToolChoice } {

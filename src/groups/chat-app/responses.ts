@@ -31,7 +31,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
     if (!parsed.success) throw zodToError(parsed.error);
     const body = parsed.data;
     rejectUnsupportedResponses(body);
-    const messages = normalizeMessages(responsesInputToMessages(body));
+    const messages = normalizeMessages(responsesInputToMessages(body.input, body.instructions));
     const { tools, toolChoice } = responsesTools(body);
     const prepared = await prepareTurn({
       req,

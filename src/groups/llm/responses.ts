@@ -8,6 +8,7 @@
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import { ResponseBuilder } from '../../openai/response-builder.js';
+import { responsesInputToMessages } from '../../openai/responses.js';
 import { SseWriter } from '../../openai/sse.js';
 import { planChat } from './chat-request.js';
 import { invalidRequest, modelNotFound, modelsUnavailable, unsupported } from './errors.js';
@@ -27,16 +28,11 @@ export function toChatBody(body: Json): Json {
   }
   if (body.background === true) throw unsupported("background responses are not supported.", 'background', 'unsupported_value');
 
-  const messages: Json[] = [];
-  if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions });
   const input = body.input;
-  if (typeof input === 'string') {
-    messages.push({ role: 'user', content: input });
-  } else if (Array.isArray(input)) {
-    input.forEach((item, i) => addItem(messages, item, i));
-  } else {
+  if (typeof input !== 'string' && !Array.isArray(input)) {
     throw invalidRequest("'input' must be a string or an array of input items.", 'input', input === undefined ? 'missing_required_parameter' : 'invalid_value');
   }
+  const messages = responsesInputToMessages(input, typeof body.instructions === 'string' ? body.instructions : undefined);
   if (messages.length === 0) throw invalidRequest("'input' is empty.", 'input');
 
   const chat: Json = { model: body.model, messages, stream: body.stream === true };
@@ -55,51 +51,6 @@ export function toChatBody(body: Json): Json {
   else if (choice !== undefined) chat.tool_choice = choice;
   if (isObject(body.text) && isObject(body.text.format)) chat.response_format = body.text.format;
   return chat;
-}
-
-function partsOf(content: unknown, role: string): unknown {
-  if (!Array.isArray(content)) return content;
-  return content.map((part) => {
-    if (!isObject(part)) return part;
-    if (part.type === 'input_text' || part.type === 'output_text') return { type: 'text', text: part.text };
-    if (part.type === 'input_image') {
-      return { type: 'image_url', image_url: { url: part.image_url ?? part.file_id, detail: part.detail } };
-    }
-    if (part.type === 'refusal' && role === 'assistant') return { type: 'text', text: '' };
-    return part;
-  });
-}
-
-function addItem(messages: Json[], item: unknown, i: number): void {
-  if (!isObject(item)) throw invalidRequest('Each input item must be an object.', `input[${i}]`);
-  const type = item.type ?? (item.role ? 'message' : undefined);
-  switch (type) {
-    case 'message': {
-      const role = item.role === 'developer' ? 'system' : item.role;
-      if (role !== 'user' && role !== 'assistant' && role !== 'system') {
-        throw invalidRequest(`Unknown role ${JSON.stringify(item.role)}.`, `input[${i}].role`);
-      }
-      messages.push({ role, content: partsOf(item.content, role) });
-      return;
-    }
-    case 'function_call': {
-      const call = { id: item.call_id ?? item.id, type: 'function', function: { name: item.name, arguments: item.arguments ?? '{}' } };
-      const last = messages.at(-1);
-      // Consecutive calls (parallel tool use) belong to one assistant turn.
-      if (last && last.role === 'assistant' && Array.isArray(last.tool_calls)) (last.tool_calls as unknown[]).push(call);
-      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
-      return;
-    }
-    case 'function_call_output': {
-      const output = item.output;
-      const content = typeof output === 'string' ? output : Array.isArray(output) ? partsOf(output, 'tool') : JSON.stringify(output ?? '');
-      messages.push({ role: 'tool', tool_call_id: item.call_id, content });
-      return;
-    }
-    default:
-      // reasoning items and other client-side bookkeeping carry nothing the model needs.
-      return;
-  }
 }
 
 export async function createResponse(req: Request, res: Response): Promise<void> {
