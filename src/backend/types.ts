@@ -55,6 +55,12 @@ export interface AppRunRequest {
   files?: DifyFileInput[];
   /** Ask upstream for a streamed answer (agent apps always stream upstream regardless). */
   streaming: boolean;
+  /**
+   * Aborted when the consumer has all the answer it wants (a stop sequence) but would still like the
+   * run's end event, which carries usage. Hosts with `canStopEarly` then stop the run upstream and go
+   * on yielding until Dify ends the stream; others ignore it.
+   */
+  finishEarly?: AbortSignal;
 }
 
 /** A Dify app this endpoint may run. */
@@ -77,6 +83,8 @@ export interface AppHandle {
   uploadFile?(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }>;
   /** How this host can hand image_url parts to the app. */
   readonly fileTransfer: 'remote_url_and_upload' | 'upload_only' | 'none';
+  /** The host honours `AppRunRequest.finishEarly` (standalone: Dify's stop API, then the stopped run's end event). */
+  readonly canStopEarly?: boolean;
 }
 
 /** A model-selector value as Dify stores it. */

@@ -277,7 +277,9 @@ export class DifyTranslator {
       if (this.nodeUsage) this.usage = this.nodeUsage;
       else if (this.workflowTotal > 0) this.usage = { prompt_tokens: 0, completion_tokens: this.workflowTotal, total_tokens: this.workflowTotal };
     }
-    if (!this.error && this.workflowFailure && !this.sawMessageEnd) this.error = this.workflowFailure;
+    // A run stopped on purpose (a stop sequence) ends as `workflow_stopped`: not a failure then.
+    const stoppedOnPurpose = options.endedEarly && this.workflowFailure?.code === 'workflow_stopped';
+    if (!this.error && this.workflowFailure && !this.sawMessageEnd && !stoppedOnPurpose) this.error = this.workflowFailure;
     if (!this.error && !options.endedEarly && !this.complete && !this.sawMessageEnd && !this.sawWorkflowFinished) {
       this.error = { code: 'upstream_incomplete', message: 'The Dify app stream ended before the answer was complete.', status: 502 };
     }

@@ -107,6 +107,9 @@ function renamed(handle: AppHandle, name: string): AppHandle {
     get fileTransfer() {
       return handle.fileTransfer;
     },
+    get canStopEarly() {
+      return handle.canStopEarly;
+    },
     info: async (): Promise<AppInfo> => ({ ...(await handle.info()), name }),
     parameters: () => handle.parameters(),
     run: (request, signal) => handle.run(request, signal),

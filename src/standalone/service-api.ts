@@ -322,6 +322,7 @@ export class DifyServiceApi {
 
 export class ServiceApiApp implements AppHandle {
   readonly fileTransfer = 'remote_url_and_upload' as const;
+  readonly canStopEarly = true;
   readonly id: string;
   private infoCache: Cached<AppInfo> = { expiresAt: 0 };
   private paramsCache: Cached<AppParameters> = { expiresAt: 0 };
@@ -478,6 +479,10 @@ export class ServiceApiApp implements AppHandle {
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    // The consumer has its answer: stop the run, keep reading to Dify's end event (usage).
+    const finishEarly = request.finishEarly;
+    const onFinishEarly = () => sendStop();
+    finishEarly?.addEventListener('abort', onFinishEarly, { once: true });
     try {
       // destroyOnReturn: false — stopping early must not kill the keep-alive socket (see finally).
       for await (const batch of decodeDifyEventBatches(response.iterator({ destroyOnReturn: false }))) {
@@ -492,6 +497,7 @@ export class ServiceApiApp implements AppHandle {
               response.destroy();
               return;
             }
+            if (finishEarly?.aborted) sendStop();
           }
           if (TERMINAL.has(event.event)) terminal = true;
           if (event.event === 'error') api.options.onUpstreamError?.('stream_error');
@@ -513,6 +519,7 @@ export class ServiceApiApp implements AppHandle {
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      finishEarly?.removeEventListener('abort', onFinishEarly);
       if (abortTimer) clearTimeout(abortTimer);
       // The consumer stopped early without a terminal event: free Dify's concurrency slot and stop the run.
       if (!terminal) sendStop();

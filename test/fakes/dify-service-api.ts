@@ -62,6 +62,8 @@ export interface Script {
   delayMs?: number;
   /** Hold the stream open after the first delta until stopped or the client leaves. */
   hangAfterFirst?: boolean;
+  /** The stop API answers success but the run goes on (older Dify, langgenius/dify#16449). */
+  ignoreStop?: boolean;
   /** Wait before sending response headers (a slow first token). */
   headersDelayMs?: number;
 }
@@ -86,6 +88,7 @@ interface Task {
   user: string;
   appKey: string;
   stopped: boolean;
+  ignoresStop?: boolean;
   onStop: (() => void) | undefined;
 }
 
@@ -348,7 +351,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
     }
 
     // Streaming.
-    const task: Task = { id: taskId, user, appKey: app.key, stopped: false, onStop: undefined };
+    const task: Task = { id: taskId, user, appKey: app.key, stopped: false, onStop: undefined, ...(script.ignoreStop ? { ignoresStop: true } : {}) };
     tasks.set(taskId, task);
     if (script.headersDelayMs) await new Promise((r) => setTimeout(r, script.headersDelayMs));
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
@@ -485,7 +488,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
         stops.push({ taskId, user, path, at: Date.now() });
         const task = tasks.get(taskId);
         // Another user's stop is a silent no-op that still says success (reference §5).
-        if (task && (task.user === user || path.includes('/workflows/'))) {
+        if (task && !task.ignoresStop && (task.user === user || path.includes('/workflows/'))) {
           task.stopped = true;
           task.onStop?.();
         }

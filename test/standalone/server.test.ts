@@ -165,16 +165,20 @@ describe('standalone server (env configuration, real openai client)', () => {
   it('a stop sequence ends the answer before it, stops the Dify task, and the chat continues from what the client saw', async () => {
     fake.script({ deltas: ['Thought: I should look', ' it up.\nObserv', 'ation: found it', ' and more', ' and more'], delayMs: 40 });
     const stopsBefore = fake.stops.length;
-    const stream = await s.client.chat.completions.create({ model: 'Support Bot', stream: true, stop: ['\nObservation:'], messages: [{ role: 'user', content: 'find it' }] });
+    const stream = await s.client.chat.completions.create({ model: 'Support Bot', stream: true, stop: ['\nObservation:'], stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'find it' }] });
     let text = '';
     const reasons: string[] = [];
+    let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta.content ?? '';
       if (chunk.choices[0]?.finish_reason) reasons.push(chunk.choices[0].finish_reason);
+      if (chunk.usage) usage = chunk.usage;
     }
     expect(text).toBe('Thought: I should look it up.');
     expect(reasons).toEqual(['stop']);
-    await waitFor(() => fake.stops.length > stopsBefore, 1000, '/stop after the stop sequence');
+    expect(fake.stops.length).toBeGreaterThan(stopsBefore);
+    // The stopped run still ended with message_end: its usage reaches the client.
+    expect(usage).toMatchObject({ prompt_tokens: 21, completion_tokens: 17, total_tokens: 38 });
     const first = chatCalls().at(-1)!;
     const next = await s.client.chat.completions.create({
       model: 'Support Bot',
@@ -184,6 +188,27 @@ describe('standalone server (env configuration, real openai client)', () => {
     const second = chatCalls().at(-1)!;
     expect(second.body!.conversation_id).toBe(first.conversationId);
     expect(second.body!.query).toBe('Observation: it is on the shelf');
+  });
+
+  it('a stop sequence in a chatflow answer: the stopped workflow is not an error, and its usage arrives', async () => {
+    fake.script({ deltas: ['Step 1. ', 'Step 2. ', 'END', ' and more', ' and more'], delayMs: 40 });
+    const stream = await s.client.chat.completions.create({ model: 'Flow', stream: true, stop: ['END'], stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'plan' }] });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('Step 1. Step 2. ');
+    expect(usage?.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('a stop sequence on a Dify whose stop API does not stop the run: the answer still ends within the wrap-up bound', async () => {
+    fake.script({ deltas: ['Done.', ' STOP', ...Array.from({ length: 200 }, () => ' more')], delayMs: 50, ignoreStop: true });
+    const answer = await s.client.chat.completions.create({ model: 'Agent', stop: ['STOP'], messages: [{ role: 'user', content: 'go' }] });
+    expect(answer.choices[0]).toMatchObject({ message: { content: 'Done. ' }, finish_reason: 'stop' });
+    // 200 more deltas at 50 ms would take 10 s: the bridge left the run after its 2 s wrap-up.
+    await waitFor(() => fake.clientClosedStreams.length > 0, 1000, 'the bridge closes the upstream stream');
   });
 
   it('streams agent apps upstream even when the client does not stream', async () => {

@@ -69,6 +69,10 @@ export interface RunResult {
   failed: boolean;
 }
 
+/** How long a run stopped by a stop sequence may take to send its end event (usage) before it is left. */
+const WRAP_UP_MS = 2000;
+const LATE = Symbol('late');
+
 export async function runTurn(o: RunOptions): Promise<RunResult> {
   let started = false;
   /** The conversation id: the one continued, then the one the events show (it goes out with the headers). */
@@ -97,7 +101,11 @@ function uncommittedFailure(e: TranslatorError): OpenAIError {
 
 async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () => void, sawConversation: (id: string | undefined) => void): Promise<RunResult> {
   const { sink, plan } = o;
-  const runRequest = { ...plan.request, streaming: o.upstreamStreaming };
+  const stopper = o.stop && o.stop.length > 0 ? new StopSequences(o.stop) : undefined;
+  // After a stop sequence, a host that can stop the run early still delivers its end event: read on
+  // (briefly) for the usage instead of leaving the stream at once.
+  const wrapUp = stopper && o.handle.canStopEarly ? new AbortController() : undefined;
+  const runRequest = { ...plan.request, streaming: o.upstreamStreaming, ...(wrapUp ? { finishEarly: wrapUp.signal } : {}) };
   // Batched where the host offers it: one await per upstream read instead of one per event.
   const source: AsyncIterable<DifyEvent | DifyEvent[]> = o.handle.runBatches ? o.handle.runBatches(runRequest, o.signal) : o.handle.run(runRequest, o.signal);
   const it = source[Symbol.asyncIterator]();
@@ -122,7 +130,6 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
 
   const toolCalls: RunResult['toolCalls'] = [];
   let content = '';
-  const stopper = o.stop && o.stop.length > 0 ? new StopSequences(o.stop) : undefined;
   const show = (text: string) => {
     if (text === '') return;
     content += text;
@@ -148,6 +155,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
     {
       content: parser ? (text) => emitPieces(parser.push(text)) : emitContent,
       reasoning: (text) => {
+        if (stopper?.stopped) return;
         commit();
         sink.reasoning(text);
       },
@@ -175,7 +183,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
     }
     for (let i = 0; i < value.length; i++) {
       if (i > 0) {
-        if (translator.complete || stopper?.stopped) return;
+        if (translator.complete || (stopper?.stopped && !wrapUp)) return;
         if (o.signal.aborted) {
           aborted = true;
           return;
@@ -184,15 +192,28 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
       push(value[i]!);
     }
   };
+  let wrapUpTimer: NodeJS.Timeout | undefined;
+  let wrapUpOver: Promise<typeof LATE> | undefined;
   try {
     if (!result.done) take(result.value);
-    // A stop sequence ends the loop early: leaving the iterator stops the run upstream.
-    while (!aborted && !result.done && !translator.complete && !stopper?.stopped) {
+    // A stop sequence ends the loop early: leaving the iterator stops the run upstream. With a
+    // wrap-up, the run is asked to stop and the loop reads on until its end event or WRAP_UP_MS.
+    while (!aborted && !result.done && !translator.complete && !(stopper?.stopped && !wrapUp)) {
       if (o.signal.aborted) {
         aborted = true;
         break;
       }
-      result = await it.next();
+      if (stopper?.stopped && !wrapUpOver) {
+        wrapUp!.abort();
+        wrapUpOver = new Promise((resolve) => (wrapUpTimer = setTimeout(() => resolve(LATE), WRAP_UP_MS)));
+      }
+      const next = it.next();
+      const settled = wrapUpOver ? await Promise.race([next, wrapUpOver]) : await next;
+      if (settled === LATE) {
+        next.catch(() => undefined);
+        break;
+      }
+      result = settled;
       if (!result.done) take(result.value);
     }
   } catch (err) {
@@ -205,6 +226,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
       translator.error ??= e;
     }
   } finally {
+    clearTimeout(wrapUpTimer);
     if (!result.done) void Promise.resolve(it.return?.()).catch(() => undefined);
   }
   if (aborted) return { conversationId: translator.conversationId, content, toolCalls, failed: true };
