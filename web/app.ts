@@ -14,7 +14,7 @@ import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeakin
 import { ChatStore, randomId } from './storage.js';
 import type { PickedImage } from './images.js';
 import { HttpError, readEvents } from './stream.js';
-import type { ChatMessage, ChatState, PageConfig, PageEvent } from './types.js';
+import type { ChatMessage, ChatState, PageConfig, PageEvent, PageSource } from './types.js';
 
 
 function timeLabel(ts: number, lang: 'zh' | 'en'): string {
@@ -360,6 +360,7 @@ class ChatPage {
       }
       parts.push(typing);
     }
+    if (m.sources?.length) parts.push(this.sourcesEl(m.sources));
     if (m.status === 'stopped') parts.push(h('div', { class: 'msg-note' }, this.t.stopped));
     if (m.status === 'error') {
       const err = h('div', { class: 'msg-error', role: 'alert' }, icons.alert);
@@ -370,6 +371,33 @@ class ChatPage {
     }
     bubble.replaceChildren(...parts);
     this.fillActions(el, m);
+  }
+
+  /** The cited documents, folded: names first, the cited passage on opening. */
+  private sourcesEl(sources: PageSource[]): HTMLElement {
+    const d = h('details', { class: 'sources' });
+    const summary = h('summary');
+    summary.textContent = `${this.t.sources} (${sources.length})`;
+    const list = h('ol');
+    for (const s of sources) {
+      const item = h('li');
+      const name = h('span', { class: 'source-name' });
+      name.textContent = s.page ? `${s.name}, p. ${s.page}` : s.name;
+      item.append(name);
+      if (s.dataset) {
+        const dataset = h('span', { class: 'source-dataset' });
+        dataset.textContent = s.dataset;
+        item.append(dataset);
+      }
+      if (s.excerpt) {
+        const excerpt = h('blockquote');
+        excerpt.textContent = s.excerpt;
+        item.append(excerpt);
+      }
+      list.append(item);
+    }
+    d.append(summary, list);
+    return d;
   }
 
   private reasoningEl(el: HTMLElement, m: ChatMessage): HTMLElement {
@@ -636,6 +664,9 @@ class ChatPage {
         else bot.tools.push(tool);
         break;
       }
+      case 'sources':
+        bot.sources = e.items;
+        break;
       case 'file':
         bot.files ??= [];
         if (!bot.files.some((f) => f.url === e.url)) bot.files.push({ url: e.url, kind: e.kind });

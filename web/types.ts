@@ -1,5 +1,7 @@
 /** Shapes shared by the page's modules (the server's PageConfig and PageEvent, as the page reads them). */
-export type { PageConfig, PageEvent, PageInputField, Skin } from '../src/groups/webapp-skin/protocol.js';
+import type { PageSource } from '../src/groups/webapp-skin/protocol.js';
+
+export type { PageConfig, PageEvent, PageInputField, PageSource, Skin } from '../src/groups/webapp-skin/protocol.js';
 
 export interface ToolUse {
   id: string;
@@ -17,6 +19,8 @@ export interface ChatMessage {
   reasoning?: string;
   tools?: ToolUse[];
   files?: Array<{ url: string; kind: string }>;
+  /** The knowledge documents the answer cites. */
+  sources?: PageSource[];
   ts: number;
   status?: 'streaming' | 'done' | 'stopped' | 'error';
   /** What the app is doing before it writes (chatflow node titles); not kept. */

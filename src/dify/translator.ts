@@ -24,6 +24,7 @@ import {
   type DifyEvent,
   type DifyUsage,
 } from './events.js';
+import { citedDocuments, sourcesMarkdown } from './citations.js';
 import { ReasoningSplitter } from './reasoning-splitter.js';
 
 export type ReasoningOutput = 'reasoning_content' | 'think_tags' | 'hidden';
@@ -50,6 +51,8 @@ export interface TranslatorOptions {
   filesBaseUrl?: string;
   /** Chatflows and workflows: node titles as reasoning while nothing is written yet (a progress display). */
   progress?: boolean;
+  /** Collect the app's citations (message_end `retriever_resources`) as `sources`. */
+  citations?: boolean;
 }
 
 /** Nodes whose titles say nothing about progress. */
@@ -68,6 +71,8 @@ export class DifyTranslator {
   complete = false;
   /** Content characters delivered (after reasoning split), to know whether a workflow streamed text. */
   contentChars = 0;
+  /** With `citations`: the app's sources as a markdown block to append ('' when none). */
+  sources = '';
 
   private readonly mode: AppMode;
   private readonly reasoningOutput: ReasoningOutput;
@@ -144,6 +149,7 @@ export class DifyTranslator {
         // Read by hand: zod costs ~0.2 ms here, once per answer.
         const metadata = ev.metadata as { usage?: unknown } | null | undefined;
         this.usage = usageFrom(metadata && typeof metadata === 'object' ? metadata.usage : undefined) ?? this.usage;
+        if (this.options.citations) this.sources = sourcesMarkdown(citedDocuments(metadata));
         this.sawMessageEnd = true;
         this.updateComplete();
         return;

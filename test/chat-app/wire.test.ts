@@ -325,6 +325,25 @@ describe('chat completions on the wire', () => {
     expect(off.body.choices[0].message).not.toHaveProperty('reasoning_content');
   });
 
+  it("citations: a chatflow's cited documents follow the answer (on by default); the citations setting turns them off; never after tool calls", async () => {
+    const cited = (answer: string) => () => {
+      const events = chatflowStream({ answer });
+      const end = events.find((e) => e.event === 'message_end')!;
+      end.metadata = { ...(end.metadata as object), retriever_resources: [{ document_id: 'd1', document_name: 'Pricing.md', dataset_name: 'Sales' }] };
+      return events;
+    };
+    const fake = new FakeDifyApp({ mode: 'advanced-chat', script: cited('It costs $12.') });
+    const on = await request(buildApp({ app: fake }).app).post('/v1/chat/completions').set(auth).send(hi);
+    expect(on.body.choices[0].message.content).toBe('It costs $12.\n\nSources:\n1. Pricing.md (Sales)');
+    const off = await request(buildApp({ app: fake, settings: { citations: false } }).app).post('/v1/chat/completions').set(auth).send(hi);
+    expect(off.body.choices[0].message.content).toBe('It costs $12.');
+    const tools = [{ type: 'function', function: { name: 'get_price', parameters: { type: 'object', properties: {} } } }];
+    const calling = new FakeDifyApp({ mode: 'advanced-chat', script: cited('```json\n{"tool_calls":[{"name":"get_price","arguments":{}}]}\n```') });
+    const call = await request(buildApp({ app: calling }).app).post('/v1/chat/completions').set(auth).send({ ...hi, tools });
+    expect(call.body.choices[0].finish_reason).toBe('tool_calls');
+    expect(call.body.choices[0].message.content ?? '').not.toContain('Sources');
+  });
+
   it('chatflow, both terminal orders: full answer, usage', async () => {
     for (const terminalOrder of ['message_end_first', 'workflow_finished_first'] as const) {
       const fake = new FakeDifyApp({ mode: 'advanced-chat', script: () => chatflowStream({ answer: 'Dify is an open-source platform.', terminalOrder, usage: { prompt_tokens: 48, completion_tokens: 31 } }) });

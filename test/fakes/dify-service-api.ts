@@ -64,6 +64,8 @@ export interface Script {
   hangAfterFirst?: boolean;
   /** The stop API answers success but the run goes on (older Dify, langgenius/dify#16449). */
   ignoreStop?: boolean;
+  /** Citations in message_end metadata (an app with "Citations and attributions" on). */
+  retrieverResources?: Array<Record<string, unknown>>;
   /** Wait before sending response headers (a slow first token). */
   headersDelayMs?: number;
 }
@@ -324,7 +326,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
     const answer = script.answer ?? `Echo: ${query}`;
     const deltas = script.deltas ?? splitDeltas(answer, script.deltaChars ?? 6);
     const fullAnswer = deltas.join('');
-    const metadata = { annotation_reply: null, retriever_resources: [], usage: USAGE };
+    const metadata = { annotation_reply: null, retriever_resources: script.retrieverResources ?? [], usage: USAGE };
 
     if (!streaming) {
       if (script.headersDelayMs) await new Promise((r) => setTimeout(r, script.headersDelayMs));

@@ -211,6 +211,27 @@ describe('standalone server (env configuration, real openai client)', () => {
     await waitFor(() => fake.clientClosedStreams.length > 0, 1000, 'the bridge closes the upstream stream');
   });
 
+  it("lists the app's citations under the answer, streamed and not, and the chat still continues its Dify conversation", async () => {
+    const retrieverResources = [
+      { position: 1, dataset_id: 'ds1', dataset_name: 'HR', document_id: 'doc1', document_name: 'Leave policy.pdf', segment_id: 'seg1', score: 0.9, content: 'Employees get 25 days.' },
+      { position: 2, dataset_id: 'ds1', dataset_name: 'HR', document_id: 'doc1', document_name: 'Leave policy.pdf', segment_id: 'seg2', score: 0.7, content: 'Carry-over rules.' },
+    ];
+    const sources = '\n\nSources:\n1. Leave policy.pdf (HR)';
+    fake.script({ answer: '25 days.', retrieverResources });
+    const whole = await s.client.chat.completions.create({ model: 'Support Bot', messages: [{ role: 'user', content: 'How much leave?' }] });
+    expect(whole.choices[0]?.message.content).toBe('25 days.' + sources);
+
+    fake.script({ answer: '25 days.', retrieverResources });
+    const stream = await s.client.chat.completions.create({ model: 'Support Bot', stream: true, messages: [{ role: 'user', content: 'Leave days?' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('25 days.' + sources);
+    const first = chatCalls().at(-1)!;
+
+    await s.client.chat.completions.create({ model: 'Support Bot', messages: [{ role: 'user', content: 'Leave days?' }, { role: 'assistant', content: text }, { role: 'user', content: 'And sick days?' }] });
+    expect(chatCalls().at(-1)!.body).toMatchObject({ conversation_id: first.conversationId, query: 'And sick days?' });
+  });
+
   it('streams agent apps upstream even when the client does not stream', async () => {
     const answer = await s.client.chat.completions.create({ model: 'Agent', messages: [{ role: 'user', content: 'tools?' }] });
     expect(answer.choices[0]?.message.content).toBe('Echo: tools?');

@@ -95,11 +95,11 @@ export class FakeChatApp implements AppHandle {
     const taskId = randomUUID();
     const head = { conversation_id: conversationId, message_id: messageId, created_at: 1776052800, task_id: taskId };
     const message = (answer: string): DifyEvent => ({ event: 'message', ...head, id: messageId, answer, from_variable_selector: null });
-    const end = (): DifyEvent => ({
+    const end = (retrieverResources: unknown[] = []): DifyEvent => ({
       event: 'message_end',
       ...head,
       id: messageId,
-      metadata: { annotation_reply: null, retriever_resources: [], usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 } },
+      metadata: { annotation_reply: null, retriever_resources: retrieverResources, usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 } },
       files: null,
     });
     const q = request.query ?? '';
@@ -122,6 +122,17 @@ export class FakeChatApp implements AppHandle {
       await this.slowGate.wait;
       yield message(', and the rest of it.');
       yield end();
+      return;
+    }
+    if (q.includes('cite')) {
+      // A knowledge-base app with "Citations and attributions" on (citation_metadata fields).
+      yield message('Employees get 25 days of paid leave.');
+      const segment = (id: string, document: string, content: string) => ({ position: 1, dataset_id: 'ds-hr', dataset_name: 'HR handbook', document_id: id, document_name: document, data_source_type: 'upload_file', segment_id: randomUUID(), retriever_from: 'api', score: 0.82, hit_count: 3, word_count: 120, segment_position: 2, index_node_hash: 'h', content, page: null, doc_metadata: null, title: null, files: [] });
+      yield end([
+        segment('doc-leave', 'Leave policy.pdf', 'Full-time employees are entitled to 25 days of paid leave per calendar year.'),
+        segment('doc-leave', 'Leave policy.pdf', 'Unused days can be carried over until March.'),
+        segment('doc-faq', '<b>FAQ</b>.md', 'Ask HR for part-time rules.'),
+      ]);
       return;
     }
     if (q.includes('xss')) {

@@ -54,6 +54,29 @@ async function lastAnswerDone(page: Page): Promise<void> {
 }
 
 describe('chat page (standalone mount)', () => {
+  test("lists the app's cited documents under the answer, folded, and keeps them after a reload", async () => {
+    const { context, page } = await open();
+    await page.click('.new-chat');
+    await ask(page, 'cite the leave policy');
+    await lastAnswerDone(page);
+    const sources = page.locator('.msg-bot:not(.msg-welcome) details.sources').last();
+    await expect(sources.locator('summary').textContent()).resolves.toBe('Sources (2)');
+    await expect(sources.locator('blockquote').first().isVisible()).resolves.toBe(false);
+    await sources.locator('summary').click();
+    await expect(sources.locator('.source-name').allTextContents()).resolves.toEqual(['Leave policy.pdf', '<b>FAQ</b>.md']);
+    await expect(sources.locator('.source-dataset').first().textContent()).resolves.toBe('HR handbook');
+    await expect(sources.locator('blockquote').first().textContent()).resolves.toContain('25 days of paid leave per calendar year');
+    // A document name is text, never markup.
+    await expect(sources.locator('b').count()).resolves.toBe(0);
+    // The answer text itself stays the app's: the page draws sources, it does not append them.
+    await expect(page.locator('.msg-bot:not(.msg-welcome) .content').last().textContent()).resolves.toMatch(/^Employees get 25 days of paid leave.\s*$/);
+
+    await page.reload();
+    await page.waitForSelector('.msg-bot:not(.msg-welcome) details.sources');
+    await expect(page.locator('details.sources summary').last().textContent()).resolves.toBe('Sources (2)');
+    await context.close();
+  });
+
   test('shows the welcome and suggestions from the app, then streams an answer token by token', async () => {
     const { context, page, foreign } = await open();
     await expect(page.locator('.welcome-title').textContent()).resolves.toBe('Aurora Assistant');

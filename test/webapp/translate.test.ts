@@ -45,6 +45,18 @@ describe('PageTranslator', () => {
     expect(events.at(-1)).toEqual({ t: 'end', conversationId: 'c-1', messageId: 'm-1' });
   });
 
+  test("the app's citations arrive as one sources event just before the end", () => {
+    const events = chatStream({ conversationId: 'c-2', answer: 'Yes.' });
+    const end = events.at(-1)!;
+    end.metadata = { ...(end.metadata as object), retriever_resources: [{ document_id: 'd1', document_name: 'Guide.pdf', dataset_name: 'Docs', page: 4, content: 'The guide says yes.' }] };
+    const out = translate(events);
+    expect(out.slice(-2)).toEqual([
+      { t: 'sources', items: [{ name: 'Guide.pdf', dataset: 'Docs', page: 4, excerpt: 'The guide says yes.' }] },
+      { t: 'end', conversationId: 'c-2', messageId: expect.any(String) },
+    ]);
+    expect(translate(chatStream({ answer: 'No sources.' })).some((e) => e.t === 'sources')).toBe(false);
+  });
+
   test("older builds' <details> Thinking wrapper becomes reasoning", () => {
     const events = translate(chatLegacyThinkingStream({ reasoning: 'Let me weigh this.', answer: 'Done.' }));
     expect(text(events, 'reasoning')).toContain('Let me weigh this.');

@@ -102,6 +102,7 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
     signal,
     reasoningOutput: p.settings.reasoning_output,
     ...(p.settings.workflow_progress ? { progress: true } : {}),
+    ...(p.settings.citations ? { citations: true } : {}),
     emulateTools: p.emulateTools,
     toolNames: p.toolNames,
     store: p.store,

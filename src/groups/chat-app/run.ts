@@ -59,6 +59,8 @@ export interface RunOptions {
   stop?: string[];
   /** Chatflow/workflow node titles as reasoning until the answer starts. */
   progress?: boolean;
+  /** The app's citations as a Sources list after the answer. */
+  citations?: boolean;
   log?: { warn(obj: unknown, msg?: string): void };
 }
 
@@ -165,7 +167,7 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
         sink.replace(text);
       },
     },
-    { mode: o.info.mode, reasoningOutput: o.reasoningOutput, ...(o.filesBaseUrl ? { filesBaseUrl: o.filesBaseUrl } : {}), ...(o.progress ? { progress: true } : {}) },
+    { mode: o.info.mode, reasoningOutput: o.reasoningOutput, ...(o.filesBaseUrl ? { filesBaseUrl: o.filesBaseUrl } : {}), ...(o.progress ? { progress: true } : {}), ...(o.citations ? { citations: true } : {}) },
   );
 
   let result = first;
@@ -234,6 +236,8 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
   translator.finish({ endedEarly: stopper?.stopped === true });
   if (parser) emitPieces(parser.finish());
   if (stopper) show(stopper.flush());
+  // Sources close a text answer (not one that became tool calls or was cut by a stop sequence).
+  if (translator.sources && toolCalls.length === 0 && !stopper?.stopped && !translator.error) show(translator.sources);
   if (translator.error) {
     if (!isStarted()) throw uncommittedFailure(translator.error);
     sink.fail(translator.error);

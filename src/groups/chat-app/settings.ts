@@ -24,6 +24,8 @@ export const chatAppSettingsSchema = z.looseObject({
   strip_platform_metadata: bool(false),
   /** Chatflows and workflows: node titles as reasoning before the answer starts. */
   workflow_progress: bool(false),
+  /** The app's citations (retriever resources) as a Sources list after the answer. */
+  citations: bool(true),
   /** Image URLs the host downloads for the app (plugin mode) may point at private networks. */
   allow_private_image_urls: bool(false),
   /**
@@ -41,7 +43,7 @@ export type ChatAppSettings = z.infer<typeof chatAppSettingsSchema>;
 /** zod leaves absent optional keys out (no transform runs): give every field its value explicitly. */
 function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  for (const k of ['model_id', 'memory_mode', 'system_prompt', 'system_prompt_variable', 'tool_emulation', 'reasoning_output', 'strip_platform_metadata', 'allow_private_image_urls', 'workflow_progress']) {
+  for (const k of ['model_id', 'memory_mode', 'system_prompt', 'system_prompt_variable', 'tool_emulation', 'reasoning_output', 'strip_platform_metadata', 'allow_private_image_urls', 'workflow_progress', 'citations']) {
     if (!(k in out)) out[k] = null;
   }
   return out;

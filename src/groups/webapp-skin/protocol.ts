@@ -36,12 +36,21 @@ export interface PageInputField {
   default?: string | number | boolean;
 }
 
+/** A knowledge document the answer cites (the app has citations on). */
+export interface PageSource {
+  name: string;
+  dataset?: string;
+  page?: number;
+  excerpt?: string;
+}
+
 export type PageEvent =
   | { t: 'meta'; conversationId?: string; messageId?: string; reset?: boolean }
   | { t: 'content'; text: string }
   | { t: 'reasoning'; text: string }
   | { t: 'tool'; id: string; tool: string; input?: string; observation?: string }
   | { t: 'file'; url: string; kind: string }
+  | { t: 'sources'; items: PageSource[] }
   | { t: 'replace'; text: string }
   | { t: 'status'; text: string }
   | { t: 'end'; conversationId?: string; messageId?: string; stopped?: boolean }

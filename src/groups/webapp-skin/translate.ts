@@ -2,6 +2,7 @@
  * Dify app events -> the page's own small stream protocol (one JSON object per SSE `data:` line).
  * The page never sees Dify's JSON; this is the only place that knows both.
  */
+import { citedDocuments } from '../../dify/citations.js';
 import type { DifyEvent } from '../../dify/events.js';
 import { ReasoningSplitter, splitReasoning } from '../../dify/reasoning-splitter.js';
 import { workflowAnswer } from '../../dify/translator.js';
@@ -111,6 +112,8 @@ export class PageTranslator {
         if (Array.isArray(e.files)) {
           for (const f of e.files as Array<Record<string, unknown>>) this.file(out, str(f?.url), str(f?.type));
         }
+        const sources = citedDocuments(e.metadata);
+        if (sources.length > 0) out.push({ t: 'sources', items: sources });
         this.ended = true;
         out.push({ t: 'end', conversationId: this.conversationId, messageId: this.messageId });
         break;
