@@ -116,6 +116,27 @@ describe('memory: auto mode', () => {
     expect(pinned.body.choices[0].message.content).toContain('turn 2;');
   });
 
+  it('a body conversation_id pins it too (gateways that cannot set headers), through openai-node and the Responses API', async () => {
+    const fake = new FakeDifyApp();
+    const h = await startHarness({ app: fake });
+    try {
+      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: API_KEY, maxRetries: 0 });
+      const { response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'start' }] }).withResponse();
+      const id = response.headers.get('x-dify-conversation-id')!;
+      expect(id).toBe(fake.runs[0]!.conversationId);
+      const pinned = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'elsewhere, same chat' }], conversation_id: id } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+      expect(fake.runs[1]!.request.conversationId).toBe(id);
+      expect(pinned.choices[0]?.message.content).toContain('turn 2;');
+      await client.responses.create({ model: 'm', input: 'and once more', conversation_id: id } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+      expect(fake.runs[2]!.request.conversationId).toBe(id);
+      const bad = await request(h.app).post('/v1/chat/completions').set({ Authorization: `Bearer ${API_KEY}` }).send({ model: 'm', conversation_id: 42, messages: [{ role: 'user', content: 'x' }] });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.param).toBe('conversation_id');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a stored conversation Dify no longer knows starts over, seeded with the history', async () => {
     const fake = new FakeDifyApp();
     const { app } = buildApp({ app: fake });

@@ -11,7 +11,7 @@ import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
 import { sendJson } from '../../openai/json-response.js';
-import { clientInputs, planTurn } from './plan.js';
+import { clientConversationId, clientInputs, planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
 import type { TranslatorError } from '../../dify/translator.js';
@@ -60,6 +60,8 @@ export async function prepareTurn(args: {
   instruction?: string;
   /** The request body's `inputs` (app variables), if any. */
   inputs?: Record<string, unknown> | undefined;
+  /** The request body's `conversation_id`, if any (the header wins). */
+  conversationId?: string | undefined;
 }): Promise<PreparedTurn> {
   const { ctx, settings } = args;
   const app = await resolveApp(ctx, settings, args.model);
@@ -81,7 +83,7 @@ export async function prepareTurn(args: {
     emulateTools,
     clientKey: args.key,
     openaiUser: args.user,
-    pinnedConversationId: conversationHeader(args.req),
+    pinnedConversationId: conversationHeader(args.req) ?? args.conversationId,
     store,
     ...(args.instruction ? { instruction: args.instruction } : {}),
     ...(args.inputs ? { inputs: args.inputs } : {}),
@@ -137,6 +139,7 @@ export async function chatCompletions(req: Request, res: Response): Promise<void
       user: body.user ?? body.safety_identifier ?? undefined,
       instruction: responseFormatHint(body.response_format),
       inputs: clientInputs(body),
+      conversationId: clientConversationId(body),
     });
     const signal = clientAbortSignal(req, res);
     const model = prepared.app.modelId;

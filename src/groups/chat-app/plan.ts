@@ -146,6 +146,17 @@ export function clientInputs(body: Record<string, unknown>): Record<string, unkn
   return inputs as Record<string, unknown>;
 }
 
+/**
+ * The non-standard body `conversation_id`: the same pin as the X-Dify-Conversation-Id header, for
+ * clients and gateways that can set body fields but not headers.
+ */
+export function clientConversationId(body: Record<string, unknown>): string | undefined {
+  const id = body.conversation_id;
+  if (id === undefined || id === null || id === '') return undefined;
+  if (typeof id !== 'string') throw invalidRequest("'conversation_id' must be a string (a Dify conversation id).", 'conversation_id', 'invalid_type');
+  return id.trim() || undefined;
+}
+
 /** Client-key and scope hashes, made once per distinct value (a server sees few keys and users). */
 const clientKeyHash = memoized((key: string) => shortHash(key, 32), 10_000);
 const scopeHash = memoized((scope: string) => shortHash(scope, 16), 10_000);

@@ -20,7 +20,7 @@ import type { TranslatorError } from '../../dify/translator.js';
 import { authorize, CONVERSATION_HEADER, failTurn, prepareTurn, runOptions } from './chat-completions.js';
 import { sendJson } from '../../openai/json-response.js';
 import { prepareResponse, readJsonBody } from './http.js';
-import { clientInputs } from './plan.js';
+import { clientConversationId, clientInputs } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
 
 export async function responses(req: Request, res: Response): Promise<void> {
@@ -44,6 +44,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
       toolChoice,
       user: body.user ?? body.safety_identifier ?? undefined,
       inputs: clientInputs(body),
+      conversationId: clientConversationId(body),
     });
     const model = prepared.app.modelId;
     const signal = clientAbortSignal(req, res);
