@@ -3,24 +3,23 @@ import type { Request, Response } from 'express';
 import { clientAbortSignal, endpointContext } from '../../host/context.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
-import { fromStreamError, sendError, streamErrorBody, unsupported } from '../../openai/errors.js';
+import { sendError, unsupported } from '../../openai/errors.js';
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
 import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
 import { stopList } from '../../openai/stop-sequences.js';
 import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
 import { authenticate, prepareResponse, readJsonBody } from './http.js';
-import { sendJson } from '../../openai/json-response.js';
 import { clientConversationId, clientInputs, planTurn } from './plan.js';
 import { runTurn, type AnswerSink } from './run.js';
+import { CollectingSink, StreamingSink, type AnswerToolCall } from './sinks.js';
 import { parseSettings, type ChatAppSettings } from './settings.js';
-import type { TranslatorError } from '../../dify/translator.js';
 import type { NormalizedMessage, FunctionTool, ToolChoice } from '../../openai/schemas.js';
 import type { EndpointContext } from '../../host/context.js';
 import type { ResolvedApp } from './apps.js';
 import type { TurnPlan } from './plan.js';
 
-export const CONVERSATION_HEADER = 'X-Dify-Conversation-Id';
+export { CONVERSATION_HEADER } from './sinks.js';
 
 /** Everything both APIs (chat completions, responses) need to run a turn. */
 export interface PreparedTurn {
@@ -172,10 +171,8 @@ export function logUnexpected(res: Response, err: unknown): void {
 }
 
 /** Streams chat.completion.chunk objects (openai-compat.md §3.3). */
-export class ChatStreamSink implements AnswerSink {
-  private readonly writer: SseWriter;
+export class ChatStreamSink extends StreamingSink {
   private readonly chunks: ChatChunkBuilder;
-  private sentText = false;
 
   constructor(
     res: Response,
@@ -183,88 +180,58 @@ export class ChatStreamSink implements AnswerSink {
     private readonly includeUsage: boolean,
     keepaliveMs: number | undefined,
   ) {
-    this.writer = new SseWriter(res, keepaliveMs ? { keepaliveMs } : {});
+    super(new SseWriter(res, keepaliveMs ? { keepaliveMs } : {}));
     this.chunks = new ChatChunkBuilder(newCompletionId(), model);
   }
 
-  start(meta: { conversationId: string | undefined }): void {
-    this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
+  protected override opened(): void {
     this.writer.data(this.chunks.role());
   }
   reasoning(text: string): void {
     this.writer.data(this.chunks.reasoning(text));
   }
-  content(text: string): void {
-    this.sentText = true;
+  protected writeContent(text: string): void {
     this.writer.data(this.chunks.content(text));
   }
-  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
+  toolCall(call: AnswerToolCall): void {
     this.writer.data(this.chunks.toolCallStart(call.index, call.id, call.name, ''));
     if (call.arguments) this.writer.data(this.chunks.toolCallArgs(call.index, call.arguments));
-  }
-  replace(text: string): void {
-    // A stream cannot retract text: the replacement follows what was sent.
-    this.content(this.sentText ? `\n\n${text}` : text);
   }
   finish(reason: FinishReason, usage: OpenAIUsage): void {
     this.writer.data(this.chunks.finish(reason));
     if (this.includeUsage) this.writer.data(this.chunks.usage(usage));
     this.writer.done();
   }
-  fail(error: TranslatorError): void {
-    this.writer.error(streamErrorBody(error.code, error.message, error.status));
-  }
 }
 
 /** Collects the answer into one chat.completion object. */
-export class ChatObjectSink implements AnswerSink {
-  private content_ = '';
-  private reasoning_ = '';
-  private readonly toolCalls: ToolCall[] = [];
-  private conversationId: string | undefined;
-
+export class ChatObjectSink extends CollectingSink {
   constructor(
-    private readonly res: Response,
+    res: Response,
     private readonly model: string,
     private readonly legacyFunctions: boolean,
-  ) {}
+  ) {
+    super(res);
+  }
 
-  start(meta: { conversationId: string | undefined }): void {
-    this.conversationId = meta.conversationId;
-  }
-  reasoning(text: string): void {
-    this.reasoning_ += text;
-  }
-  content(text: string): void {
-    this.content_ += text;
-  }
-  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
-    this.toolCalls.push({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } });
-  }
-  replace(text: string): void {
-    this.content_ = text;
-  }
-  finish(reason: FinishReason, usage: OpenAIUsage): void {
+  protected render(reason: FinishReason, usage: OpenAIUsage): string {
+    const toolCalls: ToolCall[] = this.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
     const obj = chatCompletion({
       id: newCompletionId(),
       model: this.model,
-      content: this.content_,
-      reasoning: this.reasoning_,
-      toolCalls: this.toolCalls,
+      content: this.text,
+      reasoning: this.reasoningText,
+      toolCalls,
       finishReason: reason,
       usage,
     });
-    if (this.legacyFunctions && this.toolCalls.length > 0) {
+    if (this.legacyFunctions && toolCalls.length > 0) {
       const choice = (obj.choices as Array<Record<string, unknown>>)[0]!;
       const message = choice.message as Record<string, unknown>;
-      message.function_call = this.toolCalls[0]!.function;
+      message.function_call = toolCalls[0]!.function;
       delete message.tool_calls;
       choice.finish_reason = 'function_call';
     }
-    if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    sendJson(this.res, 200, JSON.stringify(obj));
-  }
-  fail(error: TranslatorError): void {
-    sendError(this.res, fromStreamError(error.code, error.message, error.status));
+    return JSON.stringify(obj);
   }
 }

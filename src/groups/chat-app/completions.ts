@@ -5,19 +5,17 @@
  * part of this API's answer.
  */
 import type { Request, Response } from 'express';
-import type { TranslatorError } from '../../dify/translator.js';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
-import { fromStreamError, sendError, streamErrorBody } from '../../openai/errors.js';
-import { sendJson } from '../../openai/json-response.js';
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { stopList } from '../../openai/stop-sequences.js';
 import { completionPrompt, completionRequestSchema, textCompletion, TextCompletionChunks } from '../../openai/text-completion.js';
-import { authorize, CONVERSATION_HEADER, failTurn, prepareTurn, runOptions } from './chat-completions.js';
+import { authorize, failTurn, prepareTurn, runOptions } from './chat-completions.js';
 import { prepareResponse, readJsonBody } from './http.js';
 import { clientInputs } from './plan.js';
-import { runTurn, type AnswerSink } from './run.js';
+import { runTurn } from './run.js';
+import { CollectingSink, StreamingSink } from './sinks.js';
 
 export async function completions(req: Request, res: Response): Promise<void> {
   prepareResponse(req, res);
@@ -53,10 +51,8 @@ export async function completions(req: Request, res: Response): Promise<void> {
 }
 
 /** `text_completion` chunks: the text as it comes, a last chunk with the finish reason, usage if asked, `[DONE]`. */
-class CompletionStreamSink implements AnswerSink {
-  private readonly writer: SseWriter;
+class CompletionStreamSink extends StreamingSink {
   private readonly chunks: TextCompletionChunks;
-  private sentText = false;
 
   constructor(
     res: Response,
@@ -64,57 +60,32 @@ class CompletionStreamSink implements AnswerSink {
     private readonly includeUsage: boolean,
     keepaliveMs: number | undefined,
   ) {
-    this.writer = new SseWriter(res, keepaliveMs ? { keepaliveMs } : {});
+    super(new SseWriter(res, keepaliveMs ? { keepaliveMs } : {}));
     this.chunks = new TextCompletionChunks(model);
   }
-  start(meta: { conversationId: string | undefined }): void {
-    this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
-  }
+
   reasoning(): void {}
-  content(text: string): void {
-    this.sentText = true;
+  protected writeContent(text: string): void {
     this.writer.data(this.chunks.text(text));
   }
   toolCall(): void {}
-  replace(text: string): void {
-    this.content(this.sentText ? `\n\n${text}` : text);
-  }
   finish(reason: FinishReason, usage: OpenAIUsage): void {
     this.writer.data(this.chunks.finish(reason));
     if (this.includeUsage) this.writer.data(this.chunks.usage(usage));
     this.writer.done();
   }
-  fail(error: TranslatorError): void {
-    this.writer.error(streamErrorBody(error.code, error.message, error.status));
-  }
 }
 
-/** One `text_completion` object with the whole text and usage. */
-class CompletionObjectSink implements AnswerSink {
-  private text = '';
-  private conversationId: string | undefined;
-
+/** One `text_completion` object with the whole text and usage (reasoning is not part of this API). */
+class CompletionObjectSink extends CollectingSink {
   constructor(
-    private readonly res: Response,
+    res: Response,
     private readonly model: string,
-  ) {}
+  ) {
+    super(res);
+  }
 
-  start(meta: { conversationId: string | undefined }): void {
-    this.conversationId = meta.conversationId;
-  }
-  reasoning(): void {}
-  content(text: string): void {
-    this.text += text;
-  }
-  toolCall(): void {}
-  replace(text: string): void {
-    this.text = text;
-  }
-  finish(reason: FinishReason, usage: OpenAIUsage): void {
-    if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    sendJson(this.res, 200, textCompletion(this.model, this.text, reason, usage));
-  }
-  fail(error: TranslatorError): void {
-    sendError(this.res, fromStreamError(error.code, error.message, error.status));
+  protected render(reason: FinishReason, usage: OpenAIUsage): string {
+    return textCompletion(this.model, this.text, reason, usage);
   }
 }

@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
-import { fromStreamError, sendError, streamErrorBody } from '../../openai/errors.js';
+import { streamErrorBody } from '../../openai/errors.js';
 import { ResponseBuilder } from '../../openai/response-builder.js';
 import {
   rejectUnsupportedResponses,
@@ -17,11 +17,11 @@ import {
 import { SseWriter } from '../../openai/sse.js';
 import { normalizeMessages, zodToError } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
-import { authorize, CONVERSATION_HEADER, failTurn, prepareTurn, runOptions } from './chat-completions.js';
-import { sendJson } from '../../openai/json-response.js';
+import { authorize, failTurn, prepareTurn, runOptions } from './chat-completions.js';
 import { prepareResponse, readJsonBody } from './http.js';
 import { clientConversationId, clientInputs } from './plan.js';
-import { runTurn, type AnswerSink } from './run.js';
+import { runTurn } from './run.js';
+import { CollectingSink, StreamingSink, type AnswerToolCall } from './sinks.js';
 
 export async function responses(req: Request, res: Response): Promise<void> {
   prepareResponse(req, res);
@@ -56,39 +56,37 @@ export async function responses(req: Request, res: Response): Promise<void> {
 }
 
 /** Streams the answer as Responses events: reasoning items, a message, then the function calls. */
-class ResponsesStreamSink implements AnswerSink {
-  private readonly writer: SseWriter;
+class ResponsesStreamSink extends StreamingSink {
   private readonly builder: ResponseBuilder;
-  private sentText = false;
+
   constructor(res: Response, model: string, body: ResponsesRequest, keepaliveMs: number | undefined) {
-    this.writer = new SseWriter(res, {
-      ...(keepaliveMs ? { keepaliveMs } : {}),
-      keepaliveFrame: () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${this.builder.nextSeq()}}\n\n`,
-    });
-    this.builder = new ResponseBuilder(model, body, (type, data) => this.writer.event(type, JSON.stringify(data)));
+    let builder: ResponseBuilder | undefined;
+    super(
+      new SseWriter(res, {
+        ...(keepaliveMs ? { keepaliveMs } : {}),
+        keepaliveFrame: () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${builder!.nextSeq()}}\n\n`,
+      }),
+    );
+    this.builder = builder = new ResponseBuilder(model, body, (type, data) => this.writer.event(type, JSON.stringify(data)));
   }
-  start(meta: { conversationId: string | undefined }): void {
-    this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
+
+  protected override opened(): void {
     this.builder.started();
   }
   reasoning(text: string): void {
     this.builder.event({ type: 'reasoning', text });
   }
-  content(text: string): void {
-    this.sentText = true;
+  protected writeContent(text: string): void {
     this.builder.event({ type: 'content', text });
   }
-  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
+  toolCall(call: AnswerToolCall): void {
     this.builder.event({ type: 'tool_call', index: call.index, id: call.id, name: call.name, args: call.arguments });
-  }
-  replace(text: string): void {
-    this.content(this.sentText ? `\n\n${text}` : text);
   }
   finish(reason: FinishReason, usage: OpenAIUsage): void {
     this.builder.finish(usage, reason);
     this.writer.end();
   }
-  fail(error: TranslatorError): void {
+  override fail(error: TranslatorError): void {
     const body = streamErrorBody(error.code, error.message, error.status);
     this.builder.failed({ code: body.error.code ?? 'upstream_error', message: body.error.message });
     this.writer.end();
@@ -96,42 +94,21 @@ class ResponsesStreamSink implements AnswerSink {
 }
 
 /** Collects the answer; the response object is built at the end (moderation may replace the text). */
-class ResponsesObjectSink implements AnswerSink {
-  private reasoningText = '';
-  private text = '';
-  private readonly calls: Array<{ index: number; id: string; name: string; arguments: string }> = [];
-  private conversationId: string | undefined;
+class ResponsesObjectSink extends CollectingSink {
   constructor(
-    private readonly res: Response,
+    res: Response,
     private readonly model: string,
     private readonly body: ResponsesRequest,
-  ) {}
-  start(meta: { conversationId: string | undefined }): void {
-    this.conversationId = meta.conversationId;
+  ) {
+    super(res);
   }
-  reasoning(text: string): void {
-    this.reasoningText += text;
-  }
-  content(text: string): void {
-    this.text += text;
-  }
-  toolCall(call: { index: number; id: string; name: string; arguments: string }): void {
-    this.calls.push(call);
-  }
-  replace(text: string): void {
-    this.text = text;
-  }
-  finish(reason: FinishReason, usage: OpenAIUsage): void {
+
+  protected render(reason: FinishReason, usage: OpenAIUsage): string {
     const builder = new ResponseBuilder(this.model, this.body);
     if (this.reasoningText) builder.event({ type: 'reasoning', text: this.reasoningText });
     // An empty answer is still one (empty) message, as OpenAI answers it.
     if (this.text || this.calls.length === 0) builder.event({ type: 'content', text: this.text });
     for (const c of this.calls) builder.event({ type: 'tool_call', index: c.index, id: c.id, name: c.name, args: c.arguments });
-    const response = builder.finish(usage, reason);
-    if (this.conversationId) this.res.setHeader(CONVERSATION_HEADER, this.conversationId);
-    sendJson(this.res, 200, JSON.stringify(response));
-  }
-  fail(error: TranslatorError): void {
-    sendError(this.res, fromStreamError(error.code, error.message, error.status));
+    return JSON.stringify(builder.finish(usage, reason));
   }
 }
