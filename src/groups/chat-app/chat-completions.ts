@@ -1,5 +1,6 @@
 /** POST /v1/chat/completions over a Dify app: validation, planning, and the two answer sinks. */
 import type { Request, Response } from 'express';
+import type { z } from 'zod';
 import { clientAbortSignal, endpointContext } from '../../host/context.js';
 import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
@@ -46,24 +47,35 @@ export function authorize(req: Request, res: Response): { ctx: EndpointContext; 
   return { ctx, settings, key };
 }
 
+/** The first steps of every POST route: auth, settings, then the JSON body validated by `schema`. */
+export async function openRequest<T>(req: Request, res: Response, schema: z.ZodType<T>): Promise<{ auth: ReturnType<typeof authorize>; body: T }> {
+  const auth = authorize(req, res);
+  const parsed = schema.safeParse(await readJsonBody(req));
+  if (!parsed.success) throw zodToError(parsed.error);
+  return { auth, body: parsed.data };
+}
+
+/**
+ * Resolves the app and plans the turn. From the validated `body` it takes what every API shares:
+ * `model`, `user` (or `safety_identifier`), the non-standard `inputs` and `conversation_id`.
+ * `oneShot`: the turn neither continues nor is remembered (the legacy completions API).
+ */
 export async function prepareTurn(args: {
   req: Request;
   ctx: EndpointContext;
   settings: ChatAppSettings;
   key: string;
-  model: string;
+  body: { model: string; user?: string | null | undefined; safety_identifier?: string | null | undefined } & Record<string, unknown>;
   messages: NormalizedMessage[];
   tools: FunctionTool[];
   toolChoice: ToolChoice;
-  user: string | undefined;
-  instruction?: string;
-  /** The request body's `inputs` (app variables), if any. */
-  inputs?: Record<string, unknown> | undefined;
-  /** The request body's `conversation_id`, if any (the header wins). */
-  conversationId?: string | undefined;
+  instruction?: string | undefined;
+  oneShot?: boolean;
 }): Promise<PreparedTurn> {
-  const { ctx, settings } = args;
-  const app = await resolveApp(ctx, settings, args.model);
+  const { ctx, settings, body } = args;
+  const inputs = clientInputs(body);
+  const pinned = args.oneShot ? undefined : (conversationHeader(args.req) ?? clientConversationId(body));
+  const app = await resolveApp(ctx, settings, body.model);
   // Parameters give completion/workflow apps their text input, default inputs and file inputs.
   const parameters = await appParameters(ctx, app.handle, app.key).catch(() => undefined);
   const forced = args.toolChoice === 'required' || typeof args.toolChoice === 'object';
@@ -81,12 +93,13 @@ export async function prepareTurn(args: {
     toolChoice: args.toolChoice,
     emulateTools,
     clientKey: args.key,
-    openaiUser: args.user,
-    pinnedConversationId: conversationHeader(args.req) ?? args.conversationId,
+    openaiUser: body.user ?? body.safety_identifier ?? undefined,
+    pinnedConversationId: pinned,
     store,
     ...(args.instruction ? { instruction: args.instruction } : {}),
-    ...(args.inputs ? { inputs: args.inputs } : {}),
+    ...(inputs ? { inputs } : {}),
   });
+  if (args.oneShot) delete plan.remember;
   return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
 }
 
@@ -119,26 +132,19 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
 export async function chatCompletions(req: Request, res: Response): Promise<void> {
   prepareResponse(req, res);
   try {
-    const { ctx, settings, key } = authorize(req, res);
-    const parsed = chatRequestSchema.safeParse(await readJsonBody(req));
-    if (!parsed.success) throw zodToError(parsed.error);
-    const body = parsed.data;
+    const { auth, body } = await openRequest(req, res, chatRequestSchema);
+    const { settings } = auth;
     rejectUnsupported(body);
     const messages = normalizeMessages(body.messages);
     const { tools, toolChoice, legacyFunctions } = normalizeTools(body);
     const prepared = await prepareTurn({
       req,
-      ctx,
-      settings,
-      key,
-      model: body.model,
+      ...auth,
+      body,
       messages,
       tools,
       toolChoice,
-      user: body.user ?? body.safety_identifier ?? undefined,
       instruction: responseFormatHint(body.response_format),
-      inputs: clientInputs(body),
-      conversationId: clientConversationId(body),
     });
     const signal = clientAbortSignal(req, res);
     const model = prepared.app.modelId;

@@ -7,38 +7,31 @@
 import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
-import { normalizeMessages, zodToError } from '../../openai/schemas.js';
+import { normalizeMessages } from '../../openai/schemas.js';
 import { SseWriter } from '../../openai/sse.js';
 import { stopList } from '../../openai/stop-sequences.js';
 import { completionPrompt, completionRequestSchema, textCompletion, TextCompletionChunks } from '../../openai/text-completion.js';
-import { authorize, failTurn, prepareTurn, runOptions } from './chat-completions.js';
-import { prepareResponse, readJsonBody } from './http.js';
-import { clientInputs } from './plan.js';
+import { failTurn, openRequest, prepareTurn, runOptions } from './chat-completions.js';
+import { prepareResponse } from './http.js';
 import { runTurn } from './run.js';
 import { CollectingSink, StreamingSink } from './sinks.js';
 
 export async function completions(req: Request, res: Response): Promise<void> {
   prepareResponse(req, res);
   try {
-    const { ctx, settings, key } = authorize(req, res);
-    const parsed = completionRequestSchema.safeParse(await readJsonBody(req));
-    if (!parsed.success) throw zodToError(parsed.error);
-    const body = parsed.data;
+    const { auth, body } = await openRequest(req, res, completionRequestSchema);
+    const { settings } = auth;
     const prompt = completionPrompt(body);
     const prepared = await prepareTurn({
       req,
-      ctx,
-      settings,
-      key,
-      model: body.model,
+      ...auth,
+      body,
       messages: normalizeMessages([{ role: 'user', content: prompt }]),
       tools: [],
       toolChoice: 'none',
-      user: body.user ?? undefined,
-      inputs: clientInputs(body),
+      // A prompt stands alone: nothing continued, nothing to continue later.
+      oneShot: true,
     });
-    // A prompt stands alone: nothing to continue later.
-    delete prepared.plan.remember;
     const signal = clientAbortSignal(req, res);
     const model = prepared.app.modelId;
     const sink = body.stream

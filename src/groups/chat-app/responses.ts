@@ -15,36 +15,28 @@ import {
   type ResponsesRequest,
 } from '../../openai/responses.js';
 import { SseWriter } from '../../openai/sse.js';
-import { normalizeMessages, zodToError } from '../../openai/schemas.js';
+import { normalizeMessages } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
-import { authorize, failTurn, prepareTurn, runOptions } from './chat-completions.js';
-import { prepareResponse, readJsonBody } from './http.js';
-import { clientConversationId, clientInputs } from './plan.js';
+import { failTurn, openRequest, prepareTurn, runOptions } from './chat-completions.js';
+import { prepareResponse } from './http.js';
 import { runTurn } from './run.js';
 import { CollectingSink, StreamingSink, type AnswerToolCall } from './sinks.js';
 
 export async function responses(req: Request, res: Response): Promise<void> {
   prepareResponse(req, res);
   try {
-    const { ctx, settings, key } = authorize(req, res);
-    const parsed = responsesRequestSchema.safeParse(await readJsonBody(req));
-    if (!parsed.success) throw zodToError(parsed.error);
-    const body = parsed.data;
+    const { auth, body } = await openRequest(req, res, responsesRequestSchema);
+    const { settings } = auth;
     rejectUnsupportedResponses(body);
     const messages = normalizeMessages(responsesInputToMessages(body.input, body.instructions));
     const { tools, toolChoice } = responsesTools(body);
     const prepared = await prepareTurn({
       req,
-      ctx,
-      settings,
-      key,
-      model: body.model,
+      ...auth,
+      body,
       messages,
       tools,
       toolChoice,
-      user: body.user ?? body.safety_identifier ?? undefined,
-      inputs: clientInputs(body),
-      conversationId: clientConversationId(body),
     });
     const model = prepared.app.modelId;
     const signal = clientAbortSignal(req, res);
