@@ -116,6 +116,22 @@ describe('memory: auto mode', () => {
     expect(pinned.body.choices[0].message.content).toContain('turn 2;');
   });
 
+  it("Open WebUI's forwarded user header separates its users like the body's user, and names the Dify end user", async () => {
+    const fake = new FakeDifyApp();
+    const { app } = buildApp({ app: fake });
+    const auth = { Authorization: `Bearer ${API_KEY}` };
+    const turn1 = [{ role: 'user', content: 'hi' }];
+    const a1 = await request(app).post('/v1/chat/completions').set({ ...auth, 'X-OpenWebUI-User-Id': 'owui-alice' }).send({ model: 'm', messages: turn1 });
+    const history = [...turn1, { role: 'assistant', content: a1.body.choices[0].message.content }, { role: 'user', content: 'more' }];
+    // Bob replays Alice's exact history: a new conversation, not hers.
+    await request(app).post('/v1/chat/completions').set({ ...auth, 'X-OpenWebUI-User-Id': 'owui-bob' }).send({ model: 'm', messages: history });
+    await request(app).post('/v1/chat/completions').set({ ...auth, 'X-OpenWebUI-User-Id': 'owui-alice' }).send({ model: 'm', messages: history });
+    expect(fake.runs[0]!.request.user).toMatch(/^owui-alice-/);
+    expect(fake.runs[1]!.request.user).toMatch(/^owui-bob-/);
+    expect(fake.runs[1]!.request.conversationId).toBeUndefined();
+    expect(fake.runs[2]!.request.conversationId).toBe(fake.runs[0]!.conversationId);
+  });
+
   it('a body conversation_id pins it too (gateways that cannot set headers), through openai-node and the Responses API', async () => {
     const fake = new FakeDifyApp();
     const h = await startHarness({ app: fake });

@@ -33,6 +33,16 @@ export interface PreparedTurn {
   store: ConversationStore;
 }
 
+/**
+ * Open WebUI (ENABLE_FORWARD_USER_INFO_HEADERS) names its signed-in user in a header instead of the
+ * body's `user`: it scopes memory and names the Dify end user the same way.
+ */
+function forwardedUser(req: Request): string | undefined {
+  const v = req.headers['x-openwebui-user-id'];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.trim() ? s.trim().slice(0, 200) : undefined;
+}
+
 export function conversationHeader(req: Request): string | undefined {
   const v = req.headers['x-dify-conversation-id'];
   const s = Array.isArray(v) ? v[0] : v;
@@ -93,7 +103,7 @@ export async function prepareTurn(args: {
     toolChoice: args.toolChoice,
     emulateTools,
     clientKey: args.key,
-    openaiUser: body.user ?? body.safety_identifier ?? undefined,
+    openaiUser: body.user ?? body.safety_identifier ?? forwardedUser(args.req),
     pinnedConversationId: pinned,
     store,
     ...(args.instruction ? { instruction: args.instruction } : {}),
