@@ -361,6 +361,7 @@ class ChatPage {
       parts.push(typing);
     }
     if (m.sources?.length) parts.push(this.sourcesEl(m.sources));
+    if (m.followUps?.length && this.state.messages[this.state.messages.length - 1] === m) parts.push(this.followUpsEl(m.followUps));
     if (m.status === 'stopped') parts.push(h('div', { class: 'msg-note' }, this.t.stopped));
     if (m.status === 'error') {
       const err = h('div', { class: 'msg-error', role: 'alert' }, icons.alert);
@@ -370,6 +371,62 @@ class ChatPage {
       parts.push(err);
     }
     bubble.replaceChildren(...parts);
+    this.fillActions(el, m);
+  }
+
+  /** The app's suggested next questions: one click asks. */
+  private followUpsEl(questions: string[]): HTMLElement {
+    const box = h('div', { class: 'follow-ups', role: 'group', 'aria-label': this.t.followUps });
+    for (const q of questions) {
+      const chip = h('button', { type: 'button', class: 'chip follow-up' });
+      chip.textContent = q;
+      chip.addEventListener('click', () => void this.send(q));
+      box.append(chip);
+    }
+    return box;
+  }
+
+  /** Asks the app for follow-up questions to a finished answer (where the host can). */
+  private async loadFollowUps(bot: ChatMessage): Promise<void> {
+    try {
+      const res = await fetch('api/suggested', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ uid: this.uid, messageId: bot.difyId, app: this.appId ?? '' }),
+        credentials: 'same-origin',
+      });
+      if (!res.ok) return;
+      const { questions } = (await res.json()) as { questions?: unknown };
+      const list = Array.isArray(questions) ? questions.filter((q): q is string => typeof q === 'string' && q !== '') : [];
+      // Only if this is still the latest answer and nothing new is running.
+      if (list.length === 0 || this.run || this.state.messages[this.state.messages.length - 1] !== bot) return;
+      bot.followUps = list;
+      this.redraw(bot);
+      this.save();
+      this.scrollToBottom();
+    } catch {
+      // Suggestions are a nicety: without them the chat goes on.
+    }
+  }
+
+  /** Sends like / dislike (the same again withdraws it). */
+  private async rate(el: HTMLElement, m: ChatMessage, rating: 'like' | 'dislike'): Promise<void> {
+    const next = m.rating === rating ? null : rating;
+    const ok = await fetch('api/feedback', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ uid: this.uid, messageId: m.difyId, rating: next, app: this.appId ?? '' }),
+      credentials: 'same-origin',
+    })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (!ok) {
+      this.announce(this.t.feedbackFailed);
+      return;
+    }
+    if (next) m.rating = next;
+    else delete m.rating;
+    this.save();
     this.fillActions(el, m);
   }
 
@@ -474,6 +531,14 @@ class ChatPage {
         bar.append(read);
       }
     }
+    if (this.config.feedback && m.difyId && !m.status) {
+      for (const rating of ['like', 'dislike'] as const) {
+        const button = iconButton(`rate rate-${rating}`, rating === 'like' ? icons.thumbUp : icons.thumbDown, t[rating]);
+        button.setAttribute('aria-pressed', String(m.rating === rating));
+        button.addEventListener('click', () => void this.rate(el, m, rating));
+        bar.append(button);
+      }
+    }
     const last = this.state.messages[this.state.messages.length - 1];
     if (last === m && !this.run) {
       const regen = iconButton('regenerate', icons.refresh, m.status === 'error' ? t.retry : t.regenerate);
@@ -557,6 +622,11 @@ class ChatPage {
   private async send(text: string): Promise<void> {
     if (this.run || !this.takeFormValues()) return;
     stopSpeaking();
+    const previous = this.state.messages[this.state.messages.length - 1];
+    if (previous?.followUps) {
+      delete previous.followUps;
+      this.redraw(previous);
+    }
     if (this.state.messages.length === 0) this.thread.textContent = '';
     if (this.state.messages.length === 0 && this.config.welcome) this.thread.append(this.welcomeBubble());
     if (this.state.messages.length === 0) {
@@ -632,6 +702,7 @@ class ChatPage {
       });
     }
     if (bot.status !== 'error' && bot.content) this.announce(plainText(bot.content).slice(0, 500));
+    if (!bot.status && bot.difyId && this.config.followUps) void this.loadFollowUps(bot);
   }
 
   private apply(bot: ChatMessage, e: PageEvent): void {
@@ -673,6 +744,7 @@ class ChatPage {
         break;
       case 'end':
         if (e.conversationId) this.state.conversationId = e.conversationId;
+        if (e.messageId) bot.difyId = e.messageId;
         bot.status = e.stopped ? 'stopped' : 'done';
         break;
       case 'error':

@@ -10,6 +10,8 @@ export const icons = {
   plus: svg('<path d="M12 5v14M5 12h14"/>'),
   edit: svg('<path d="M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16v4Z"/><path d="m13.5 6.5 4 4"/>'),
   copy: svg('<rect x="8.5" y="8.5" width="11" height="11" rx="2.5"/><path d="M15.5 8.5V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v7.5a2 2 0 0 0 2 2h2.5"/>'),
+  thumbUp: svg('<path d="M7.5 10.5v9H4.5v-9h3Z"/><path d="M7.5 10.5 11 4a2 2 0 0 1 3 2l-.8 3.5h5a2 2 0 0 1 2 2.4l-1.3 6.5a2 2 0 0 1-2 1.6H7.5"/>'),
+  thumbDown: svg('<path d="M7.5 13.5v-9H4.5v9h3Z"/><path d="M7.5 13.5 11 20a2 2 0 0 0 3-2l-.8-3.5h5a2 2 0 0 0 2-2.4l-1.3-6.5a2 2 0 0 0-2-1.6H7.5"/>'),
   check: svg('<path d="m5 12.5 4.5 4.5L19 7.5"/>'),
   refresh: svg('<path d="M20 11a8 8 0 0 0-14.7-4.4L4 8.5M4 4v4.5h4.5M4 13a8 8 0 0 0 14.7 4.4L20 15.5M20 20v-4.5h-4.5"/>'),
   speaker: svg('<path d="M4 9.5v5h3.5L12 18.5v-13L7.5 9.5H4Z"/><path d="M15.5 9a4 4 0 0 1 0 6M18 6.5a7.5 7.5 0 0 1 0 11"/>'),

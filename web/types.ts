@@ -21,6 +21,11 @@ export interface ChatMessage {
   files?: Array<{ url: string; kind: string }>;
   /** The knowledge documents the answer cites. */
   sources?: PageSource[];
+  /** Dify's id of this answer (ratings and follow-ups refer to it). */
+  difyId?: string;
+  /** Questions the app suggests after this answer (shown under the latest answer only). */
+  followUps?: string[];
+  rating?: 'like' | 'dislike';
   ts: number;
   status?: 'streaming' | 'done' | 'stopped' | 'error';
   /** What the app is doing before it writes (chatflow node titles); not kept. */

@@ -30,6 +30,8 @@ export interface AppInputField {
 export interface AppParameters {
   openingStatement?: string;
   suggestedQuestions: string[];
+  /** The app suggests follow-up questions after each answer (Dify's "suggested questions after answer"). */
+  followUps?: boolean;
   inputs: AppInputField[];
   fileUpload?: {
     enabled: boolean;
@@ -85,6 +87,10 @@ export interface AppHandle {
   readonly fileTransfer: 'remote_url_and_upload' | 'upload_only' | 'none';
   /** The host honours `AppRunRequest.finishEarly` (standalone: Dify's stop API, then the stopped run's end event). */
   readonly canStopEarly?: boolean;
+  /** Follow-up questions Dify suggests after an answer (chat-family apps with the feature on); absent where the host cannot ask. */
+  suggestedQuestions?(messageId: string, user: string): Promise<string[]>;
+  /** Records an end user's like / dislike (null: withdrawn) on an answer; absent where the host cannot. */
+  rateMessage?(messageId: string, rating: 'like' | 'dislike' | null, user: string): Promise<void>;
 }
 
 /** A model-selector value as Dify stores it. */

@@ -115,6 +115,8 @@ function renamed(handle: AppHandle, name: string): AppHandle {
     run: (request, signal) => handle.run(request, signal),
     ...(handle.runBatches ? { runBatches: handle.runBatches.bind(handle) } : {}),
     ...(handle.uploadFile ? { uploadFile: handle.uploadFile.bind(handle) } : {}),
+    ...(handle.suggestedQuestions ? { suggestedQuestions: handle.suggestedQuestions.bind(handle) } : {}),
+    ...(handle.rateMessage ? { rateMessage: handle.rateMessage.bind(handle) } : {}),
   };
 }
 

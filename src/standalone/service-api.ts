@@ -136,6 +136,7 @@ export function toAppParameters(raw: Record<string, unknown>): AppParameters {
     inputs: flattenInputForm(raw.user_input_form),
   };
   if (typeof raw.opening_statement === 'string' && raw.opening_statement) params.openingStatement = raw.opening_statement;
+  if ((raw.suggested_questions_after_answer as { enabled?: unknown } | undefined)?.enabled === true) params.followUps = true;
   const upload = raw.file_upload as Record<string, unknown> | undefined;
   if (upload && typeof upload === 'object') {
     const image = (upload.image ?? {}) as Record<string, unknown>;
@@ -368,6 +369,17 @@ export class ServiceApiApp implements AppHandle {
 
   parameters(): Promise<AppParameters> {
     return this.cached(this.paramsCache, async () => toAppParameters(await this.api.getJson(this.key, '/parameters')));
+  }
+
+  async suggestedQuestions(messageId: string, user: string): Promise<string[]> {
+    const body = await this.api.getJson(this.key, `/messages/${encodeURIComponent(messageId)}/suggested?user=${encodeURIComponent(user)}`);
+    return Array.isArray(body.data) ? body.data.filter((q): q is string => typeof q === 'string') : [];
+  }
+
+  async rateMessage(messageId: string, rating: 'like' | 'dislike' | null, user: string): Promise<void> {
+    const response = await this.api.request(this.key, 'POST', `/messages/${encodeURIComponent(messageId)}/feedbacks`, { json: { rating, user } });
+    if ((response.statusCode ?? 500) >= 400) throw await this.api.httpError(response);
+    response.resume();
   }
 
   async uploadFile(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }> {

@@ -64,6 +64,8 @@ export interface Script {
   hangAfterFirst?: boolean;
   /** The stop API answers success but the run goes on (older Dify, langgenius/dify#16449). */
   ignoreStop?: boolean;
+  /** What GET /messages/{id}/suggested answers for this run's message (the app needs the feature on). */
+  followUps?: string[];
   /** Citations in message_end metadata (an app with "Citations and attributions" on). */
   retrieverResources?: Array<Record<string, unknown>>;
   /** Wait before sending response headers (a slow first token). */
@@ -120,6 +122,8 @@ export interface FakeDifyServiceApi {
   script(script: Script | ((request: RecordedRequest) => Script | undefined)): void;
   /** Conversations known to the fake: id -> owning user. */
   conversations(): Map<string, { user: string; appKey: string; turns: number }>;
+  /** Ratings received (POST /messages/{id}/feedbacks), in order. */
+  readonly feedbacks: Array<{ messageId: string; user: string; rating: string | null }>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -263,6 +267,9 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
   const clientClosedStreams: string[] = [];
   const tasks = new Map<string, Task>();
   const conversations = new Map<string, { user: string; appKey: string; turns: number }>();
+  /** Answers of chat-family runs: who received them, and the follow-ups their script set. */
+  const messages = new Map<string, { user: string; appKey: string; followUps: string[] }>();
+  const feedbacks: FakeDifyServiceApi['feedbacks'] = [];
   let scriptFor: (request: RecordedRequest) => Script | undefined = () => undefined;
   let open = 0;
 
@@ -321,6 +328,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
     if (conversationId) recorded.conversationId = conversationId;
     const taskId = randomUUID();
     const messageId = randomUUID();
+    if (route === 'chat') messages.set(messageId, { user, appKey: app.key, followUps: script.followUps ?? [] });
     const workflowRunId = randomUUID();
     const createdAt = Math.floor(Date.now() / 1000);
     const answer = script.answer ?? `Echo: ${query}`;
@@ -482,6 +490,29 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
       if (req.method === 'POST' && path === '/v1/chat-messages') return await run(app, 'chat', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/completion-messages') return await run(app, 'completion', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/workflows/run') return await run(app, 'workflow', body ?? {}, recorded, req, res);
+      const about = /^\/v1\/messages\/([^/]+)\/(suggested|feedbacks)$/.exec(path);
+      if (about) {
+        // Service API: the message must be one this end user received (404 otherwise); suggestions need
+        // the app's "suggested questions after answer" (403) and a chat-family app (400).
+        const user = req.method === 'GET' ? (url.searchParams.get('user') ?? '') : typeof body?.user === 'string' ? body.user : '';
+        if (!user) return envelope(res, 400, 'invalid_param', 'Arg user must be provided.');
+        const message = messages.get(about[1]!);
+        if (!UUID_RE.test(about[1]!) || !message || message.user !== user || message.appKey !== app.key) return envelope(res, 404, 'not_found', 'Message Not Exists.');
+        if (about[2] === 'suggested' && req.method === 'GET') {
+          if (app.mode === 'workflow' || app.mode === 'completion') return envelope(res, 400, 'not_chat_app', 'App mode is not chat');
+          const params = app.parameters ?? DEFAULT_PARAMETERS;
+          if ((params.suggested_questions_after_answer as { enabled?: boolean } | undefined)?.enabled !== true) {
+            return envelope(res, 403, 'app_suggested_questions_after_answer_disabled', 'Function Suggested questions after answer disabled.');
+          }
+          return json(200, { result: 'success', data: message.followUps });
+        }
+        if (about[2] === 'feedbacks' && req.method === 'POST') {
+          const rating = body?.rating ?? null;
+          if (rating !== null && rating !== 'like' && rating !== 'dislike') return envelope(res, 400, 'invalid_param', 'rating must be like, dislike or null');
+          feedbacks.push({ messageId: about[1]!, user, rating: rating as string | null });
+          return json(200, { result: 'success' });
+        }
+      }
       const stop = /^\/v1\/(?:chat-messages|completion-messages|workflows\/tasks)\/([^/]+)\/stop$/.exec(path);
       if (req.method === 'POST' && stop) {
         const user = typeof body?.user === 'string' ? body.user : '';
@@ -527,7 +558,9 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
       scriptFor = typeof script === 'function' ? script : () => script;
     },
     conversations: () => conversations,
+    feedbacks,
     reset() {
+      feedbacks.length = 0;
       requests.length = 0;
       uploads.length = 0;
       stops.length = 0;

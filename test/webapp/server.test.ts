@@ -145,6 +145,28 @@ describe('answer stream', () => {
   });
 });
 
+describe('after an answer', () => {
+  const post = (path: string, body: unknown, base = url) => fetch(`${base}/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const messageId = '3f2b8c1e-9a4d-4e6f-8b1a-2c3d4e5f6a7b';
+
+  test('on a host that cannot ask Dify (the plugin daemon): no follow-ups, ratings answered 501, and the page offers neither', async () => {
+    const config = await (await fetch(`${url}/api/config`)).json();
+    expect(config).not.toHaveProperty('followUps');
+    expect(config).not.toHaveProperty('feedback');
+    await expect((await post('api/suggested', { uid, messageId })).json()).resolves.toEqual({ questions: [] });
+    const rated = await post('api/feedback', { uid, messageId, rating: 'like' });
+    expect(rated.status).toBe(501);
+    expect((await rated.json()).error.code).toBe('not_supported');
+  });
+
+  test('bad references get a 400 naming the field; the password gate applies', async () => {
+    expect((await (await post('api/feedback', { uid, messageId: '../../admin', rating: 'like' })).json()).error.param).toBe('messageId');
+    expect((await (await post('api/feedback', { uid: 'x', messageId, rating: 'like' })).json()).error.param).toBe('uid');
+    expect((await (await post('api/feedback', { uid, messageId, rating: 'love' })).json()).error.param).toBe('rating');
+    expect((await post('api/suggested', { uid, messageId }, gated)).status).toBe(401);
+  });
+});
+
 describe('password gate', () => {
   test('everything but the login form and assets needs the cookie; one Set-Cookie, HttpOnly', async () => {
     const page = await (await fetch(`${gated}/`)).text();

@@ -32,7 +32,7 @@ beforeAll(async () => {
     launchBrowser(),
     startFakeDifyServiceApi({
       apps: [
-        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat' },
+        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat', parameters: { opening_statement: 'How can I help you today?', suggested_questions: [], suggested_questions_after_answer: { enabled: true }, user_input_form: [], file_upload: { image: { enabled: false } } } },
         { key: KEYS[1]!, name: 'Research Flow', mode: 'advanced-chat' },
       ],
     }),
@@ -89,5 +89,37 @@ test('page at /, app picker over DIFY_API_KEYS, the chosen app answers, stop rea
   // The standalone backend turns the page's stop into Dify's POST /chat-messages/:task_id/stop.
   await waitFor(() => fake.stops.length === 1, 5000, 'a stop call to Dify');
   expect(fake.stops[0]!.user).toBe(run.body!.user);
+  await context.close();
+});
+
+test("follow-up questions the app suggests appear under the latest answer, and ratings reach Dify as the page's end user", async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  await page.goto(`${url}/`);
+  await page.waitForSelector('.bot-name:has-text("Helpdesk")');
+  fake.script({ answer: 'You get 25 days.', followUps: ['What about sick leave?', 'Can I carry days over?'] });
+  await page.fill('.composer-input', 'how much leave?');
+  await page.press('.composer-input', 'Enter');
+  await page.waitForSelector('.follow-ups .chip');
+  await expect(page.locator('.follow-ups .chip').allTextContents()).resolves.toEqual(['What about sick leave?', 'Can I carry days over?']);
+  const run = fake.requests.filter((r) => r.path.endsWith('/chat-messages')).at(-1)!;
+  const asked = fake.requests.filter((r) => r.path.includes('/suggested'));
+  expect(asked.at(-1)!.path).toContain(`user=${encodeURIComponent(String(run.body!.user))}`);
+
+  // Like, then take it back: Dify gets both, for this browser's end user.
+  await page.click('.msg-bot:not(.msg-welcome) .rate-like');
+  await waitFor(() => fake.feedbacks.length === 1, 5000, 'a like');
+  await expect(page.locator('.msg-bot:not(.msg-welcome) .rate-like').getAttribute('aria-pressed')).resolves.toBe('true');
+  await page.click('.msg-bot:not(.msg-welcome) .rate-like');
+  await waitFor(() => fake.feedbacks.length === 2, 5000, 'the like withdrawn');
+  expect(fake.feedbacks.map((f) => [f.rating, f.user])).toEqual([['like', run.body!.user], [null, run.body!.user]]);
+
+  // A chip asks its question; the earlier answer's chips go away.
+  fake.script({ answer: 'Ten sick days.' });
+  await page.click('.follow-ups .chip >> nth=0');
+  await page.waitForSelector('.msg-bot .content:has-text("Ten sick days.")');
+  await expect(page.locator('.msg-user').last().textContent()).resolves.toContain('What about sick leave?');
+  await expect(page.locator('.follow-ups').count()).resolves.toBe(0);
   await context.close();
 });

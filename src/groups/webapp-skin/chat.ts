@@ -91,6 +91,11 @@ export async function prepareRun(ctx: EndpointContext, settings: WebappSettings,
   return run;
 }
 
+/** A browser's own id (kept in its storage) or a run id: what the page may send as one. */
+export function isBrowserId(value: string): boolean {
+  return ID_PATTERN.test(value);
+}
+
 /** The Dify `user` for a browser: stable per browser, so its conversation ids stay valid. */
 export function difyUser(uid: string): string {
   return `webapp-${uid}`;

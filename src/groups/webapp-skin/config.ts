@@ -63,6 +63,8 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     if (fields.length > 0) config.inputs = fields;
     const images = imageSupport(app.handle, params);
     if (images) config.images = { max: images.max };
+    if (params.followUps && app.handle.suggestedQuestions) config.followUps = true;
   }
+  if (app.handle.rateMessage) config.feedback = true;
   return config;
 }

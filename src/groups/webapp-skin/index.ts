@@ -1,12 +1,14 @@
 /**
  * webapp-skin: a hosted chat page for one Dify chat app, in four skins, with its own small stream API.
  * Routes (endpoints/webapp-skin/*.yaml): GET / (page), GET /assets/<path:file>, GET /api/config,
- * POST /api/chat (SSE), POST /api/stop, POST /api/login, POST /api/logout.
+ * POST /api/chat (SSE), POST /api/stop, POST /api/suggested, POST /api/feedback, POST /api/login,
+ * POST /api/logout.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { DifyError } from '../../backend/types.js';
 import { endpointContext, type EndpointContext } from '../../host/context.js';
 import type { GroupModule } from '../types.js';
+import { followUps, parseAnswerRef, parseRating, rateAnswer } from './after-answer.js';
 import { NoAppError } from './apps.js';
 import { loadAssets } from './assets.js';
 import { clearSessionCookie, isAuthorized, passwordMatches, setSessionCookie } from './auth.js';
@@ -147,6 +149,27 @@ const stop = handler(async (req, res) => {
   res.json({ stopped: stopRun(ctx, body.uid, body.runId) });
 });
 
+const suggested = handler(async (req, res) => {
+  const { ctx, settings } = setup(res);
+  if (!requireAuth(req, res, ctx, settings)) return;
+  const ref = parseAnswerRef(await readBody(req, 16 * 1024));
+  if ('error' in ref) return apiError(res, 400, ref.error, 'invalid_request', ref.param);
+  res.setHeader('Cache-Control', 'no-store');
+  res.json({ questions: await followUps(ctx, settings, ref) });
+});
+
+const feedback = handler(async (req, res) => {
+  const { ctx, settings } = setup(res);
+  if (!requireAuth(req, res, ctx, settings)) return;
+  const body = await readBody(req, 16 * 1024);
+  const ref = parseAnswerRef(body);
+  if ('error' in ref) return apiError(res, 400, ref.error, 'invalid_request', ref.param);
+  const rating = parseRating(body.rating);
+  if (rating !== null && typeof rating === 'object') return apiError(res, 400, rating.error, 'invalid_request', rating.param);
+  if (!(await rateAnswer(ctx, settings, ref, rating))) return apiError(res, 501, 'Ratings are not available here.', 'not_supported');
+  res.json({ ok: true });
+});
+
 const FAILED_LOGIN_DELAY_MS = 400;
 
 const login = handler(async (req, res) => {
@@ -176,5 +199,5 @@ const logout = handler((req, res) => {
 
 export const group: GroupModule = {
   name: 'webapp-skin',
-  handlers: { page, asset, config, chat, stop, login, logout },
+  handlers: { page, asset, config, chat, stop, suggested, feedback, login, logout },
 };

@@ -23,6 +23,10 @@ export interface PageConfig {
   inputs?: PageInputField[];
   /** Present when the app takes images from the page: how many per message. */
   images?: { max: number };
+  /** The app suggests follow-up questions after an answer (api/suggested). */
+  followUps?: boolean;
+  /** Answers can be rated like / dislike (api/feedback). */
+  feedback?: boolean;
 }
 
 /** One of the app's input variables as the page draws it. */

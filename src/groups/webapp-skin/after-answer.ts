@@ -1,0 +1,51 @@
+/**
+ * POST api/suggested and POST api/feedback: what the page asks about an answer once it is done, the
+ * follow-up questions the app suggests and the visitor's like / dislike, where the host can ask
+ * Dify (standalone: the Service API; the plugin daemon offers neither). The browser's Dify user
+ * scopes both: Dify answers only about messages that user received.
+ */
+import type { EndpointContext } from '../../host/context.js';
+import { resolveApp } from './apps.js';
+import { difyUser, isBrowserId } from './chat.js';
+import type { WebappSettings } from './settings.js';
+
+/** Dify message ids are UUIDs (its routes take nothing else). */
+const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_FOLLOW_UPS = 3;
+
+export interface AnswerRef {
+  uid: string;
+  messageId: string;
+  app?: string;
+}
+
+type Invalid = { error: string; param: string };
+
+export function parseAnswerRef(body: Record<string, unknown>): AnswerRef | Invalid {
+  const { uid, messageId, app } = body;
+  if (typeof uid !== 'string' || !isBrowserId(uid)) return { error: 'uid must be 8-64 letters, digits, "-" or "_"', param: 'uid' };
+  if (typeof messageId !== 'string' || !MESSAGE_ID.test(messageId)) return { error: 'messageId must be a Dify message id', param: 'messageId' };
+  if (app !== undefined && app !== null && typeof app !== 'string') return { error: 'app must be a string', param: 'app' };
+  return { uid, messageId, ...(typeof app === 'string' && app ? { app } : {}) };
+}
+
+export function parseRating(value: unknown): 'like' | 'dislike' | null | Invalid {
+  if (value === 'like' || value === 'dislike' || value === null) return value;
+  return { error: 'rating must be "like", "dislike" or null', param: 'rating' };
+}
+
+/** Up to three follow-up questions; none where the host cannot ask or the app does not suggest. */
+export async function followUps(ctx: EndpointContext, settings: WebappSettings, ref: AnswerRef): Promise<string[]> {
+  const app = await resolveApp(ctx, settings, ref.app);
+  if (!app.handle.suggestedQuestions) return [];
+  const questions = await app.handle.suggestedQuestions(ref.messageId, difyUser(ref.uid));
+  return questions.map((q) => q.trim()).filter(Boolean).slice(0, MAX_FOLLOW_UPS);
+}
+
+/** Records the rating; false where the host cannot. */
+export async function rateAnswer(ctx: EndpointContext, settings: WebappSettings, ref: AnswerRef, rating: 'like' | 'dislike' | null): Promise<boolean> {
+  const app = await resolveApp(ctx, settings, ref.app);
+  if (!app.handle.rateMessage) return false;
+  await app.handle.rateMessage(ref.messageId, rating, difyUser(ref.uid));
+  return true;
+}
