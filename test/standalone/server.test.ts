@@ -211,6 +211,19 @@ describe('standalone server (env configuration, real openai client)', () => {
     await waitFor(() => fake.clientClosedStreams.length > 0, 1000, 'the bridge closes the upstream stream');
   });
 
+  it('an error the run reports after the stop sequence does not fail the answer the client already has', async () => {
+    fake.script({ deltas: ['Done.', ' STOP', ' more'], errorAfterDeltas: 3, ignoreStop: true });
+    const stream = await s.client.chat.completions.create({ model: 'Support Bot', stream: true, stop: ['STOP'], messages: [{ role: 'user', content: 'go on' }] });
+    let text = '';
+    const reasons: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.choices[0]?.finish_reason) reasons.push(chunk.choices[0].finish_reason);
+    }
+    expect(text).toBe('Done. ');
+    expect(reasons).toEqual(['stop']);
+  });
+
   it("lists the app's citations under the answer, streamed and not, and the chat still continues its Dify conversation", async () => {
     const retrieverResources = [
       { position: 1, dataset_id: 'ds1', dataset_name: 'HR', document_id: 'doc1', document_name: 'Leave policy.pdf', segment_id: 'seg1', score: 0.9, content: 'Employees get 25 days.' },

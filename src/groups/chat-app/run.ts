@@ -234,6 +234,8 @@ async function answerTurn(o: RunOptions, isStarted: () => boolean, commit: () =>
   if (aborted) return { conversationId: translator.conversationId, content, toolCalls, failed: true };
 
   translator.finish({ endedEarly: stopper?.stopped === true });
+  // Past a stop sequence the client has its whole answer: what the stopped run reports after it is no failure.
+  if (stopper?.stopped) translator.error = undefined;
   if (parser) emitPieces(parser.finish());
   if (stopper) show(stopper.flush());
   // Sources close a text answer (not one that became tool calls or was cut by a stop sequence).
