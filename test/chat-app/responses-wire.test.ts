@@ -156,6 +156,19 @@ describe('request options', () => {
     expect(fake.runs[0]!.request.query!.endsWith('give json')).toBe(true);
   });
 
+  it("the Responses API's text.format json_schema becomes the same instruction", async () => {
+    const fake = new FakeDifyApp();
+    const { app } = buildApp({ app: fake });
+    const r = await request(app)
+      .post('/v1/responses')
+      .set(auth)
+      .send({ model: 'm', input: 'give json', text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object', properties: { b: { type: 'string' } } } } } });
+    expect(r.status).toBe(200);
+    expect(fake.runs[0]!.request.query).toContain('"properties":{"b":{"type":"string"}}');
+    await request(app).post('/v1/responses').set(auth).send({ model: 'm', input: 'plain', text: { format: { type: 'text' } } });
+    expect(fake.runs[1]!.request.query).toBe('plain');
+  });
+
   it('app names that look like OpenAI models are listed with a dify- prefix (standalone: model picks the app)', async () => {
     const a = new FakeDifyApp({ name: 'gpt-helper' });
     const b = new FakeDifyApp({ name: 'Support Bot' });

@@ -337,6 +337,12 @@ describe('chat completions on the wire', () => {
     expect(on.body.choices[0].message.content).toBe('It costs $12.\n\nSources:\n1. Pricing.md (Sales)');
     const off = await request(buildApp({ app: fake, settings: { citations: false } }).app).post('/v1/chat/completions').set(auth).send(hi);
     expect(off.body.choices[0].message.content).toBe('It costs $12.');
+    // A JSON answer stays parseable; an editor's legacy completion gets only the text.
+    const json = new FakeDifyApp({ mode: 'advanced-chat', script: cited('{"price": 12}') });
+    const structured = await request(buildApp({ app: json }).app).post('/v1/chat/completions').set(auth).send({ ...hi, response_format: { type: 'json_object' } });
+    expect(JSON.parse(structured.body.choices[0].message.content)).toEqual({ price: 12 });
+    const legacy = await request(buildApp({ app: fake }).app).post('/v1/completions').set(auth).send({ model: 'm', prompt: 'price?' });
+    expect(legacy.body.choices[0].text).toBe('It costs $12.');
     const tools = [{ type: 'function', function: { name: 'get_price', parameters: { type: 'object', properties: {} } } }];
     const calling = new FakeDifyApp({ mode: 'advanced-chat', script: cited('```json\n{"tool_calls":[{"name":"get_price","arguments":{}}]}\n```') });
     const call = await request(buildApp({ app: calling }).app).post('/v1/chat/completions').set(auth).send({ ...hi, tools });

@@ -31,6 +31,8 @@ export interface PreparedTurn {
   emulateTools: boolean;
   toolNames: string[];
   store: ConversationStore;
+  /** Append the app's citations: not to structured (JSON) answers, nor to a legacy completion's text. */
+  citations: boolean;
 }
 
 /**
@@ -110,7 +112,8 @@ export async function prepareTurn(args: {
     ...(inputs ? { inputs } : {}),
   });
   if (args.oneShot) delete plan.remember;
-  return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store };
+  const citations = settings.citations && !args.oneShot && !args.instruction;
+  return { ctx, settings, app, plan, emulateTools, toolNames: args.tools.map((t) => t.function.name), store, citations };
 }
 
 const ALWAYS_STREAMED = new Set(['agent-chat', 'agent']);
@@ -126,7 +129,7 @@ export function runOptions(p: PreparedTurn, signal: AbortSignal, sink: AnswerSin
     signal,
     reasoningOutput: p.settings.reasoning_output,
     ...(p.settings.workflow_progress ? { progress: true } : {}),
-    ...(p.settings.citations ? { citations: true } : {}),
+    ...(p.citations ? { citations: true } : {}),
     emulateTools: p.emulateTools,
     toolNames: p.toolNames,
     store: p.store,

@@ -15,7 +15,7 @@ import {
   type ResponsesRequest,
 } from '../../openai/responses.js';
 import { SseWriter } from '../../openai/sse.js';
-import { normalizeMessages } from '../../openai/schemas.js';
+import { normalizeMessages, responseFormatHint } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { failTurn, openRequest, prepareTurn, runOptions } from './chat-completions.js';
 import { prepareResponse } from './http.js';
@@ -37,6 +37,7 @@ export async function responses(req: Request, res: Response): Promise<void> {
       messages,
       tools,
       toolChoice,
+      instruction: responseFormatHint(textFormat(body)),
     });
     const model = prepared.app.modelId;
     const signal = clientAbortSignal(req, res);
@@ -45,6 +46,13 @@ export async function responses(req: Request, res: Response): Promise<void> {
   } catch (err) {
     failTurn(res, err);
   }
+}
+
+/** Responses' `text.format` (schema at its top level) in the chat API's response_format shape. */
+function textFormat(body: ResponsesRequest): { type: string; json_schema: { schema?: unknown } } | undefined {
+  const text = body.text as { format?: { type?: unknown; schema?: unknown } } | null | undefined;
+  const format = text?.format;
+  return format && typeof format.type === 'string' ? { type: format.type, json_schema: { schema: format.schema } } : undefined;
 }
 
 /** Streams the answer as Responses events: reasoning items, a message, then the function calls. */
