@@ -10,7 +10,7 @@ import { HistoryPanel } from './history-panel.js';
 import { fill, strings, type Strings } from './i18n.js';
 import { icons } from './icons.js';
 import { plainText, renderMarkdown } from './markdown.js';
-import { canListen, canSpeak, isSpeaking, listen, speak, speechLang, stopSpeaking } from './speech.js';
+import { canListen, canSpeak, isSpeaking, listen, playAudio, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
 import type { PickedImage } from './images.js';
 import { HttpError, readEvents } from './stream.js';
@@ -409,6 +409,18 @@ class ChatPage {
     }
   }
 
+  /** The answer in the app's own voice, as the server relays it from Dify. */
+  private async appSpeech(messageId: string): Promise<Blob> {
+    const res = await fetch('api/speech', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ uid: this.uid, messageId, app: this.appId ?? '' }),
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw new HttpError(this.t.errorGeneric, res.status);
+    return res.blob();
+  }
+
   /** Sends like / dislike (the same again withdraws it). */
   private async rate(el: HTMLElement, m: ChatMessage, rating: 'like' | 'dislike'): Promise<void> {
     const next = m.rating === rating ? null : rating;
@@ -510,7 +522,8 @@ class ChatPage {
         }, 1500);
       });
       bar.append(copy);
-      if (canSpeak) {
+      const appVoice = this.config.speech && m.difyId;
+      if (appVoice || canSpeak) {
         const read = iconButton('read', isSpeaking(m.id) ? icons.speakerOff : icons.speaker, isSpeaking(m.id) ? t.stopReading : t.readAloud);
         read.addEventListener('click', () => {
           if (isSpeaking(m.id)) {
@@ -518,8 +531,11 @@ class ChatPage {
             this.fillActions(el, m);
             return;
           }
-          const text = plainText(m.content);
-          speak(m.id, text, speechLang(text, this.config.lang), () => this.fillActions(el, m));
+          if (appVoice) playAudio(m.id, this.appSpeech(m.difyId!), () => this.fillActions(el, m));
+          else {
+            const text = plainText(m.content);
+            speak(m.id, text, speechLang(text, this.config.lang), () => this.fillActions(el, m));
+          }
           this.thread.querySelectorAll<HTMLElement>('.msg-bot').forEach((other) => {
             if (other !== el) {
               const om = this.state.messages.find((x) => x.id === other.dataset.id);

@@ -1,4 +1,7 @@
-/** Read aloud (speechSynthesis) and voice input (SpeechRecognition), where the browser offers them. */
+/**
+ * Read aloud (the app's own voice from the server, else the browser's speechSynthesis) and voice input
+ * (SpeechRecognition), where the browser offers them. One thing reads at a time.
+ */
 
 interface RecognitionResultEvent {
   resultIndex: number;
@@ -45,8 +48,37 @@ export function speak(id: string, text: string, lang: string, onEnd: () => void)
   speechSynthesis.speak(u);
 }
 
+let audio: HTMLAudioElement | undefined;
+
+/** Plays audio the server made; `onEnd` once it ends, fails or is stopped while loading. */
+export function playAudio(id: string, source: Promise<Blob>, onEnd: () => void): void {
+  stopSpeaking();
+  speakingId = id;
+  const done = () => {
+    if (speakingId === id) speakingId = undefined;
+    onEnd();
+  };
+  source.then((blob) => {
+    if (speakingId !== id) return done();
+    const url = URL.createObjectURL(blob);
+    const el = new Audio(url);
+    audio = el;
+    const finish = () => {
+      URL.revokeObjectURL(url);
+      if (audio === el) audio = undefined;
+      done();
+    };
+    el.onended = finish;
+    el.onerror = finish;
+    el.play().catch(finish);
+  }, done);
+}
+
 export function stopSpeaking(): void {
   if (canSpeak) speechSynthesis.cancel();
+  const playing = audio;
+  audio = undefined;
+  playing?.pause();
   speakingId = undefined;
 }
 

@@ -32,6 +32,8 @@ export interface AppParameters {
   suggestedQuestions: string[];
   /** The app suggests follow-up questions after each answer (Dify's "suggested questions after answer"). */
   followUps?: boolean;
+  /** The app reads answers aloud with its own voice (Dify's "text to speech"). */
+  speech?: boolean;
   inputs: AppInputField[];
   fileUpload?: {
     enabled: boolean;
@@ -91,6 +93,8 @@ export interface AppHandle {
   suggestedQuestions?(messageId: string, user: string): Promise<string[]>;
   /** Records an end user's like / dislike (null: withdrawn) on an answer; absent where the host cannot. */
   rateMessage?(messageId: string, rating: 'like' | 'dislike' | null, user: string): Promise<void>;
+  /** An answer read aloud in the app's voice (audio bytes as they come); absent where the host cannot. */
+  speak?(messageId: string, user: string, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> }>;
 }
 
 /** A model-selector value as Dify stores it. */

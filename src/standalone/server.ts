@@ -117,6 +117,7 @@ function renamed(handle: AppHandle, name: string): AppHandle {
     ...(handle.uploadFile ? { uploadFile: handle.uploadFile.bind(handle) } : {}),
     ...(handle.suggestedQuestions ? { suggestedQuestions: handle.suggestedQuestions.bind(handle) } : {}),
     ...(handle.rateMessage ? { rateMessage: handle.rateMessage.bind(handle) } : {}),
+    ...(handle.speak ? { speak: handle.speak.bind(handle) } : {}),
   };
 }
 

@@ -137,6 +137,7 @@ export function toAppParameters(raw: Record<string, unknown>): AppParameters {
   };
   if (typeof raw.opening_statement === 'string' && raw.opening_statement) params.openingStatement = raw.opening_statement;
   if ((raw.suggested_questions_after_answer as { enabled?: unknown } | undefined)?.enabled === true) params.followUps = true;
+  if ((raw.text_to_speech as { enabled?: unknown } | undefined)?.enabled === true) params.speech = true;
   const upload = raw.file_upload as Record<string, unknown> | undefined;
   if (upload && typeof upload === 'object') {
     const image = (upload.image ?? {}) as Record<string, unknown>;
@@ -380,6 +381,14 @@ export class ServiceApiApp implements AppHandle {
     const response = await this.api.request(this.key, 'POST', `/messages/${encodeURIComponent(messageId)}/feedbacks`, { json: { rating, user } });
     if ((response.statusCode ?? 500) >= 400) throw await this.api.httpError(response);
     response.resume();
+  }
+
+  async speak(messageId: string, user: string, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> }> {
+    const response = await this.api.request(this.key, 'POST', '/text-to-audio', { json: { message_id: messageId, user } }, signal);
+    if ((response.statusCode ?? 500) >= 400) throw await this.api.httpError(response);
+    signal.addEventListener('abort', () => response.destroy(), { once: true });
+    const type = String(response.headers['content-type'] ?? '');
+    return { contentType: type.startsWith('audio/') ? type : 'audio/mpeg', audio: response };
   }
 
   async uploadFile(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }> {

@@ -259,6 +259,26 @@ function parseMultipart(body: Buffer, contentType: string): { fields: Record<str
   return file ? { fields, file } : { fields };
 }
 
+/** A short silent WAV (16 kHz mono PCM): what a TTS provider answers, minus the voice. */
+function silentWav(seconds: number): Buffer {
+  const rate = 16_000;
+  const data = Math.round(rate * seconds) * 2;
+  const wav = Buffer.alloc(44 + data);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + data, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(data, 40);
+  return wav;
+}
+
 export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?: string }): Promise<FakeDifyServiceApi> {
   const apps = new Map(options.apps.map((app) => [app.key, app]));
   const requests: RecordedRequest[] = [];
@@ -490,6 +510,18 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
       if (req.method === 'POST' && path === '/v1/chat-messages') return await run(app, 'chat', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/completion-messages') return await run(app, 'completion', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/workflows/run') return await run(app, 'workflow', body ?? {}, recorded, req, res);
+      if (req.method === 'POST' && path === '/v1/text-to-audio') {
+        // The answer read aloud: message_id wins over text; the app needs "text to speech" on.
+        const user = typeof body?.user === 'string' ? body.user : '';
+        const params = app.parameters ?? DEFAULT_PARAMETERS;
+        if ((params.text_to_speech as { enabled?: boolean } | undefined)?.enabled !== true) return envelope(res, 400, 'invalid_param', 'TTS is not enabled');
+        const message = typeof body?.message_id === 'string' ? messages.get(body.message_id) : undefined;
+        if (typeof body?.message_id === 'string' && (!message || message.user !== user)) return envelope(res, 404, 'not_found', 'Message Not Exists.');
+        const audio = silentWav(0.3);
+        res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': audio.length });
+        res.end(audio);
+        return;
+      }
       const about = /^\/v1\/messages\/([^/]+)\/(suggested|feedbacks)$/.exec(path);
       if (about) {
         // Service API: the message must be one this end user received (404 otherwise); suggestions need

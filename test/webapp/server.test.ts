@@ -157,6 +157,8 @@ describe('after an answer', () => {
     const rated = await post('api/feedback', { uid, messageId, rating: 'like' });
     expect(rated.status).toBe(501);
     expect((await rated.json()).error.code).toBe('not_supported');
+    expect(config).not.toHaveProperty('speech');
+    expect((await post('api/speech', { uid, messageId })).status).toBe(501);
   });
 
   test('bad references get a 400 naming the field; the password gate applies', async () => {
@@ -164,6 +166,8 @@ describe('after an answer', () => {
     expect((await (await post('api/feedback', { uid: 'x', messageId, rating: 'like' })).json()).error.param).toBe('uid');
     expect((await (await post('api/feedback', { uid, messageId, rating: 'love' })).json()).error.param).toBe('rating');
     expect((await post('api/suggested', { uid, messageId }, gated)).status).toBe(401);
+    expect((await post('api/speech', { uid, messageId }, gated)).status).toBe(401);
+    expect((await (await post('api/speech', { uid, messageId: 'nope' })).json()).error.param).toBe('messageId');
   });
 });
 

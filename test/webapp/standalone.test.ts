@@ -32,7 +32,7 @@ beforeAll(async () => {
     launchBrowser(),
     startFakeDifyServiceApi({
       apps: [
-        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat', parameters: { opening_statement: 'How can I help you today?', suggested_questions: [], suggested_questions_after_answer: { enabled: true }, user_input_form: [], file_upload: { image: { enabled: false } } } },
+        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat', parameters: { opening_statement: 'How can I help you today?', suggested_questions: [], suggested_questions_after_answer: { enabled: true }, text_to_speech: { enabled: true, voice: 'alloy' }, user_input_form: [], file_upload: { image: { enabled: false } } } },
         { key: KEYS[1]!, name: 'Research Flow', mode: 'advanced-chat' },
       ],
     }),
@@ -92,8 +92,18 @@ test('page at /, app picker over DIFY_API_KEYS, the chosen app answers, stop rea
   await context.close();
 });
 
-test("follow-up questions the app suggests appear under the latest answer, and ratings reach Dify as the page's end user", async () => {
+test("follow-up questions the app suggests appear under the latest answer, ratings reach Dify as the page's end user, and answers are read in the app's voice", async () => {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  // Counts audio clips that played to their end.
+  await context.addInitScript(() => {
+    const w = window as unknown as { __audioEnded: number };
+    w.__audioEnded = 0;
+    const play = HTMLMediaElement.prototype.play;
+    HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
+      this.addEventListener('ended', () => w.__audioEnded++, { once: true });
+      return play.call(this);
+    };
+  });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   await page.goto(`${url}/`);
@@ -110,10 +120,20 @@ test("follow-up questions the app suggests appear under the latest answer, and r
   // Like, then take it back: Dify gets both, for this browser's end user.
   await page.click('.msg-bot:not(.msg-welcome) .rate-like');
   await waitFor(() => fake.feedbacks.length === 1, 5000, 'a like');
-  await expect(page.locator('.msg-bot:not(.msg-welcome) .rate-like').getAttribute('aria-pressed')).resolves.toBe('true');
+  await page.waitForSelector('.msg-bot:not(.msg-welcome) .rate-like[aria-pressed="true"]');
   await page.click('.msg-bot:not(.msg-welcome) .rate-like');
   await waitFor(() => fake.feedbacks.length === 2, 5000, 'the like withdrawn');
   expect(fake.feedbacks.map((f) => [f.rating, f.user])).toEqual([['like', run.body!.user], [null, run.body!.user]]);
+
+  // Read aloud in the app's voice: the page plays what Dify's text-to-audio made for this answer.
+  const answerEl = page.locator('.msg-bot:not(.msg-welcome)').last();
+  await answerEl.locator('.read').click();
+  await waitFor(() => fake.requests.some((r) => r.path === '/v1/text-to-audio'), 5000, 'a text-to-audio call');
+  const tts = fake.requests.find((r) => r.path === '/v1/text-to-audio')!;
+  expect(tts.body).toEqual({ message_id: expect.stringMatching(/^[0-9a-f-]{36}$/), user: run.body!.user });
+  // The short clip plays to its end and the button offers reading again.
+  await page.waitForFunction(() => (window as unknown as { __audioEnded: number }).__audioEnded === 1);
+  await expect(answerEl.locator('.read').getAttribute('aria-label')).resolves.toBe('Read aloud');
 
   // A chip asks its question; the earlier answer's chips go away.
   fake.script({ answer: 'Ten sick days.' });

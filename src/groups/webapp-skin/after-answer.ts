@@ -1,8 +1,9 @@
 /**
- * POST api/suggested and POST api/feedback: what the page asks about an answer once it is done, the
- * follow-up questions the app suggests and the visitor's like / dislike, where the host can ask
- * Dify (standalone: the Service API; the plugin daemon offers neither). The browser's Dify user
- * scopes both: Dify answers only about messages that user received.
+ * POST api/suggested, api/feedback and api/speech: what the page asks about an answer once it is
+ * done (the follow-up questions the app suggests, the visitor's like / dislike, the answer read in
+ * the app's voice) where the host can ask Dify (standalone: the Service API; the plugin daemon offers
+ * none of them). The browser's Dify user scopes all three: Dify answers only about messages that
+ * user received.
  */
 import type { EndpointContext } from '../../host/context.js';
 import { resolveApp } from './apps.js';
@@ -40,6 +41,13 @@ export async function followUps(ctx: EndpointContext, settings: WebappSettings, 
   if (!app.handle.suggestedQuestions) return [];
   const questions = await app.handle.suggestedQuestions(ref.messageId, difyUser(ref.uid));
   return questions.map((q) => q.trim()).filter(Boolean).slice(0, MAX_FOLLOW_UPS);
+}
+
+/** The answer as audio in the app's voice; undefined where the host cannot. */
+export async function speech(ctx: EndpointContext, settings: WebappSettings, ref: AnswerRef, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> } | undefined> {
+  const app = await resolveApp(ctx, settings, ref.app);
+  if (!app.handle.speak) return undefined;
+  return app.handle.speak(ref.messageId, difyUser(ref.uid), signal);
 }
 
 /** Records the rating; false where the host cannot. */

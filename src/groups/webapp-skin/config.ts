@@ -64,6 +64,7 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     const images = imageSupport(app.handle, params);
     if (images) config.images = { max: images.max };
     if (params.followUps && app.handle.suggestedQuestions) config.followUps = true;
+    if (params.speech && app.handle.speak) config.speech = true;
   }
   if (app.handle.rateMessage) config.feedback = true;
   return config;

@@ -1,14 +1,14 @@
 /**
  * webapp-skin: a hosted chat page for one Dify chat app, in four skins, with its own small stream API.
  * Routes (endpoints/webapp-skin/*.yaml): GET / (page), GET /assets/<path:file>, GET /api/config,
- * POST /api/chat (SSE), POST /api/stop, POST /api/suggested, POST /api/feedback, POST /api/login,
- * POST /api/logout.
+ * POST /api/chat (SSE), POST /api/stop, POST /api/suggested, POST /api/feedback, POST /api/speech,
+ * POST /api/login, POST /api/logout.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { DifyError } from '../../backend/types.js';
-import { endpointContext, type EndpointContext } from '../../host/context.js';
+import { clientAbortSignal, endpointContext, type EndpointContext } from '../../host/context.js';
 import type { GroupModule } from '../types.js';
-import { followUps, parseAnswerRef, parseRating, rateAnswer } from './after-answer.js';
+import { followUps, parseAnswerRef, parseRating, rateAnswer, speech } from './after-answer.js';
 import { NoAppError } from './apps.js';
 import { loadAssets } from './assets.js';
 import { clearSessionCookie, isAuthorized, passwordMatches, setSessionCookie } from './auth.js';
@@ -170,6 +170,24 @@ const feedback = handler(async (req, res) => {
   res.json({ ok: true });
 });
 
+const speak = handler(async (req, res) => {
+  const { ctx, settings } = setup(res);
+  if (!requireAuth(req, res, ctx, settings)) return;
+  const ref = parseAnswerRef(await readBody(req, 16 * 1024));
+  if ('error' in ref) return apiError(res, 400, ref.error, 'invalid_request', ref.param);
+  const signal = clientAbortSignal(req, res);
+  const spoken = await speech(ctx, settings, ref, signal);
+  if (!spoken) return apiError(res, 501, 'Reading aloud in the app\'s voice is not available here.', 'not_supported');
+  res.status(200);
+  res.setHeader('Content-Type', spoken.contentType);
+  res.setHeader('Cache-Control', 'no-store');
+  for await (const chunk of spoken.audio) {
+    if (signal.aborted) break;
+    res.write(chunk);
+  }
+  res.end();
+});
+
 const FAILED_LOGIN_DELAY_MS = 400;
 
 const login = handler(async (req, res) => {
@@ -199,5 +217,5 @@ const logout = handler((req, res) => {
 
 export const group: GroupModule = {
   name: 'webapp-skin',
-  handlers: { page, asset, config, chat, stop, suggested, feedback, login, logout },
+  handlers: { page, asset, config, chat, stop, suggested, feedback, speak, login, logout },
 };

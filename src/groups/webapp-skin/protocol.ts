@@ -27,6 +27,8 @@ export interface PageConfig {
   followUps?: boolean;
   /** Answers can be rated like / dislike (api/feedback). */
   feedback?: boolean;
+  /** Answers are read aloud in the app's own voice (api/speech) instead of the browser's. */
+  speech?: boolean;
 }
 
 /** One of the app's input variables as the page draws it. */
