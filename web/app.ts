@@ -10,6 +10,7 @@ import { HistoryPanel } from './history-panel.js';
 import { fill, strings, type Strings } from './i18n.js';
 import { icons } from './icons.js';
 import { plainText, renderMarkdown } from './markdown.js';
+import { canRecord, startRecording, type Recording } from './recorder.js';
 import { canListen, canSpeak, isSpeaking, listen, playAudio, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
 import type { PickedImage } from './images.js';
@@ -166,7 +167,7 @@ class ChatPage {
       this.fileInput.value = '';
     });
     tools.append(this.attachBtn, this.fileInput);
-    if (canListen) {
+    if ((config.dictation && canRecord) || canListen) {
       this.micBtn = iconButton('mic', icons.mic, t.voiceStart);
       this.micBtn.addEventListener('click', () => this.toggleVoice());
       tools.append(this.micBtn);
@@ -824,8 +825,62 @@ class ChatPage {
     this.renderAll();
   }
 
+  private recording: Recording | undefined;
+  private transcribing = false;
+
+  private setMic(state: 'idle' | 'recording' | 'busy'): void {
+    const mic = this.micBtn!;
+    mic.classList.toggle('is-listening', state === 'recording');
+    mic.setAttribute('aria-pressed', String(state === 'recording'));
+    mic.setAttribute('aria-label', state === 'recording' ? this.t.voiceStop : state === 'busy' ? this.t.transcribing : this.t.voiceStart);
+    mic.disabled = state === 'busy';
+  }
+
+  /** First press records; the second (or a minute) sends the recording to the app and puts its text in the composer. */
+  private async toggleRecording(): Promise<void> {
+    if (this.transcribing) return;
+    if (!this.recording) {
+      try {
+        this.recording = await startRecording(MAX_RECORDING_SECONDS, () => void this.toggleRecording());
+        this.setMic('recording');
+      } catch {
+        this.announce(this.t.micUnavailable);
+      }
+      return;
+    }
+    const wav = this.recording.stop();
+    this.recording = undefined;
+    this.transcribing = true;
+    this.setMic('busy');
+    try {
+      const res = await fetch('api/transcribe', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ uid: this.uid, app: this.appId ?? '', type: 'audio/wav', audio: await blobBase64(wav) }),
+        credentials: 'same-origin',
+      });
+      const body = (await res.json().catch(() => ({}))) as { text?: unknown };
+      const text = res.ok && typeof body.text === 'string' ? body.text.trim() : '';
+      if (text) {
+        this.input.value = this.input.value ? `${this.input.value} ${text}` : text;
+        this.updateComposer();
+      } else this.announce(this.t.heardNothing);
+    } catch {
+      this.announce(this.t.heardNothing);
+    } finally {
+      this.transcribing = false;
+      this.setMic('idle');
+      this.input.focus();
+    }
+  }
+
+  /** Voice input: the app's speech to text where it has it (recorded here, transcribed by Dify), else the browser's recognition. */
   private toggleVoice(): void {
     if (!this.micBtn) return;
+    if (this.config.dictation && canRecord) {
+      void this.toggleRecording();
+      return;
+    }
     if (this.stopListening) {
       this.stopListening();
       return;
@@ -849,6 +904,17 @@ class ChatPage {
       },
     );
   }
+}
+
+const MAX_RECORDING_SECONDS = 60;
+
+function blobBase64(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
 function prettyJson(value: string): string {

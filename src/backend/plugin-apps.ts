@@ -101,6 +101,7 @@ function parametersFrom(rec: Record<string, unknown>): AppParameters {
   if (typeof rec.opening_statement === 'string' && rec.opening_statement) params.openingStatement = rec.opening_statement;
   if ((rec.suggested_questions_after_answer as { enabled?: unknown } | undefined)?.enabled === true) params.followUps = true;
   if ((rec.text_to_speech as { enabled?: unknown } | undefined)?.enabled === true) params.speech = true;
+  if ((rec.speech_to_text as { enabled?: unknown } | undefined)?.enabled === true) params.dictation = true;
   const fu = rec.file_upload as Record<string, unknown> | undefined;
   if (fu && typeof fu === 'object') {
     const image = fu.image as Record<string, unknown> | undefined;

@@ -34,6 +34,8 @@ export interface AppParameters {
   followUps?: boolean;
   /** The app reads answers aloud with its own voice (Dify's "text to speech"). */
   speech?: boolean;
+  /** The app turns recorded speech into text (Dify's "speech to text"). */
+  dictation?: boolean;
   inputs: AppInputField[];
   fileUpload?: {
     enabled: boolean;
@@ -93,6 +95,8 @@ export interface AppHandle {
   suggestedQuestions?(messageId: string, user: string): Promise<string[]>;
   /** Records an end user's like / dislike (null: withdrawn) on an answer; absent where the host cannot. */
   rateMessage?(messageId: string, rating: 'like' | 'dislike' | null, user: string): Promise<void>;
+  /** Speech to text with the app's model (WAV, MP3, M4A...); absent where the host cannot. */
+  transcribe?(audio: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<string>;
   /** An answer read aloud in the app's voice (audio bytes as they come); absent where the host cannot. */
   speak?(messageId: string, user: string, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> }>;
 }

@@ -118,6 +118,7 @@ function renamed(handle: AppHandle, name: string): AppHandle {
     ...(handle.suggestedQuestions ? { suggestedQuestions: handle.suggestedQuestions.bind(handle) } : {}),
     ...(handle.rateMessage ? { rateMessage: handle.rateMessage.bind(handle) } : {}),
     ...(handle.speak ? { speak: handle.speak.bind(handle) } : {}),
+    ...(handle.transcribe ? { transcribe: handle.transcribe.bind(handle) } : {}),
   };
 }
 

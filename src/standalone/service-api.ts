@@ -138,6 +138,7 @@ export function toAppParameters(raw: Record<string, unknown>): AppParameters {
   if (typeof raw.opening_statement === 'string' && raw.opening_statement) params.openingStatement = raw.opening_statement;
   if ((raw.suggested_questions_after_answer as { enabled?: unknown } | undefined)?.enabled === true) params.followUps = true;
   if ((raw.text_to_speech as { enabled?: unknown } | undefined)?.enabled === true) params.speech = true;
+  if ((raw.speech_to_text as { enabled?: unknown } | undefined)?.enabled === true) params.dictation = true;
   const upload = raw.file_upload as Record<string, unknown> | undefined;
   if (upload && typeof upload === 'object') {
     const image = (upload.image ?? {}) as Record<string, unknown>;
@@ -392,6 +393,18 @@ export class ServiceApiApp implements AppHandle {
   }
 
   async uploadFile(file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<{ id: string }> {
+    const body = await this.postFile('/files/upload', file, user);
+    if (typeof body.id !== 'string') throw new DifyError('Dify accepted the upload but returned no file id', 'upstream_bad_response', 502);
+    return { id: body.id };
+  }
+
+  async transcribe(audio: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<string> {
+    const body = await this.postFile('/audio-to-text', audio, user);
+    return typeof body.text === 'string' ? body.text : '';
+  }
+
+  /** POSTs one file and the end user as multipart/form-data (Dify's upload and speech to text). */
+  private async postFile(path: string, file: { data: Uint8Array; filename: string; mimeType: string }, user: string): Promise<Record<string, unknown>> {
     const boundary = `----dify-bridge-${randomUUID()}`;
     const safeName = file.filename.replace(/["\r\n/\\]/g, '_') || 'file';
     const head = Buffer.from(
@@ -401,11 +414,9 @@ export class ServiceApiApp implements AppHandle {
     );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
     const raw = Buffer.concat([head, Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength), tail]);
-    const response = await this.api.request(this.key, 'POST', '/files/upload', { raw, contentType: `multipart/form-data; boundary=${boundary}` });
+    const response = await this.api.request(this.key, 'POST', path, { raw, contentType: `multipart/form-data; boundary=${boundary}` });
     if ((response.statusCode ?? 500) >= 400) throw await this.api.httpError(response);
-    const body = await this.api.parseJson(response);
-    if (typeof body.id !== 'string') throw new DifyError('Dify accepted the upload but returned no file id', 'upstream_bad_response', 502);
-    return { id: body.id };
+    return this.api.parseJson(response);
   }
 
   /** Refuses files the app's file-upload settings would silently drop. */

@@ -122,6 +122,8 @@ export interface FakeDifyServiceApi {
   script(script: Script | ((request: RecordedRequest) => Script | undefined)): void;
   /** Conversations known to the fake: id -> owning user. */
   conversations(): Map<string, { user: string; appKey: string; turns: number }>;
+  /** Recordings sent to speech to text: who, what type, how long (WAV). */
+  readonly transcriptions: Array<{ user: string; mimeType: string; bytes: number; seconds: number }>;
   /** Ratings received (POST /messages/{id}/feedbacks), in order. */
   readonly feedbacks: Array<{ messageId: string; user: string; rating: string | null }>;
   reset(): void;
@@ -290,6 +292,7 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
   /** Answers of chat-family runs: who received them, and the follow-ups their script set. */
   const messages = new Map<string, { user: string; appKey: string; followUps: string[] }>();
   const feedbacks: FakeDifyServiceApi['feedbacks'] = [];
+  const transcriptions: FakeDifyServiceApi['transcriptions'] = [];
   let scriptFor: (request: RecordedRequest) => Script | undefined = () => undefined;
   let open = 0;
 
@@ -510,6 +513,19 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
       if (req.method === 'POST' && path === '/v1/chat-messages') return await run(app, 'chat', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/completion-messages') return await run(app, 'completion', body ?? {}, recorded, req, res);
       if (req.method === 'POST' && path === '/v1/workflows/run') return await run(app, 'workflow', body ?? {}, recorded, req, res);
+      if (req.method === 'POST' && path === '/v1/audio-to-text') {
+        // Speech to text: the app needs it on; Dify takes mp3/m4a/wav/amr/mpga, not webm or audio/mpeg.
+        const params = app.parameters ?? DEFAULT_PARAMETERS;
+        if ((params.speech_to_text as { enabled?: boolean } | undefined)?.enabled !== true) return envelope(res, 400, 'speech_to_text_disabled', 'Speech to text is not enabled.');
+        const file = multipart?.file;
+        if (!file) return envelope(res, 400, 'no_audio_uploaded', 'Please upload your audio.');
+        if (!['audio/mp3', 'audio/m4a', 'audio/wav', 'audio/amr', 'audio/mpga'].includes(file.mimeType)) return envelope(res, 415, 'unsupported_audio_type', 'Audio type not allowed.');
+        const user = multipart?.fields.user ?? 'DEFAULT-USER';
+        const isWav = file.data.subarray(0, 4).toString('latin1') === 'RIFF' && file.data.subarray(8, 12).toString('latin1') === 'WAVE';
+        const seconds = isWav ? file.data.readUInt32LE(40) / file.data.readUInt32LE(28) : 0;
+        transcriptions.push({ user, mimeType: file.mimeType, bytes: file.data.length, seconds });
+        return json(200, { text: `Heard ${seconds.toFixed(1)} seconds of audio` });
+      }
       if (req.method === 'POST' && path === '/v1/text-to-audio') {
         // The answer read aloud: message_id wins over text; the app needs "text to speech" on.
         const user = typeof body?.user === 'string' ? body.user : '';
@@ -591,8 +607,10 @@ export async function startFakeDifyServiceApi(options: { apps: FakeApp[]; host?:
     },
     conversations: () => conversations,
     feedbacks,
+    transcriptions,
     reset() {
       feedbacks.length = 0;
+      transcriptions.length = 0;
       requests.length = 0;
       uploads.length = 0;
       stops.length = 0;

@@ -10,6 +10,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // A fake microphone (a steady tone) that needs no permission prompt: voice input tests.
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
 ];
 
 export function launchBrowser(): Promise<Browser> {

@@ -159,6 +159,8 @@ describe('after an answer', () => {
     expect((await rated.json()).error.code).toBe('not_supported');
     expect(config).not.toHaveProperty('speech');
     expect((await post('api/speech', { uid, messageId })).status).toBe(501);
+    expect(config).not.toHaveProperty('dictation');
+    expect((await post('api/transcribe', { uid, type: 'audio/wav', audio: Buffer.from('RIFF').toString('base64') })).status).toBe(501);
   });
 
   test('bad references get a 400 naming the field; the password gate applies', async () => {
@@ -168,6 +170,9 @@ describe('after an answer', () => {
     expect((await post('api/suggested', { uid, messageId }, gated)).status).toBe(401);
     expect((await post('api/speech', { uid, messageId }, gated)).status).toBe(401);
     expect((await (await post('api/speech', { uid, messageId: 'nope' })).json()).error.param).toBe('messageId');
+    // Dify refuses WebM; the page records WAV.
+    expect((await (await post('api/transcribe', { uid, type: 'audio/webm', audio: 'AAAA' })).json()).error.param).toBe('type');
+    expect((await (await post('api/transcribe', { uid, type: 'audio/wav', audio: 'not base64!' })).json()).error.param).toBe('audio');
   });
 });
 

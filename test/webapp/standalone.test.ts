@@ -32,7 +32,7 @@ beforeAll(async () => {
     launchBrowser(),
     startFakeDifyServiceApi({
       apps: [
-        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat', parameters: { opening_statement: 'How can I help you today?', suggested_questions: [], suggested_questions_after_answer: { enabled: true }, text_to_speech: { enabled: true, voice: 'alloy' }, user_input_form: [], file_upload: { image: { enabled: false } } } },
+        { key: KEYS[0]!, name: 'Helpdesk', mode: 'chat', parameters: { opening_statement: 'How can I help you today?', suggested_questions: [], suggested_questions_after_answer: { enabled: true }, text_to_speech: { enabled: true, voice: 'alloy' }, speech_to_text: { enabled: true }, user_input_form: [], file_upload: { image: { enabled: false } } } },
         { key: KEYS[1]!, name: 'Research Flow', mode: 'advanced-chat' },
       ],
     }),
@@ -134,6 +134,17 @@ test("follow-up questions the app suggests appear under the latest answer, ratin
   // The short clip plays to its end and the button offers reading again.
   await page.waitForFunction(() => (window as unknown as { __audioEnded: number }).__audioEnded === 1);
   await expect(answerEl.locator('.read').getAttribute('aria-label')).resolves.toBe('Read aloud');
+
+  // Voice input through the app's speech to text: record, stop, the text lands in the composer.
+  await page.click('.mic');
+  await page.waitForSelector('.mic[aria-pressed="true"]');
+  await page.waitForTimeout(800);
+  await page.click('.mic');
+  await page.waitForFunction(() => (document.querySelector('.composer-input') as HTMLTextAreaElement).value.startsWith('Heard'));
+  const heard = fake.transcriptions.at(-1)!;
+  expect(heard).toMatchObject({ user: run.body!.user, mimeType: 'audio/wav' });
+  expect(heard.seconds).toBeGreaterThan(0.5);
+  await page.fill('.composer-input', '');
 
   // A chip asks its question; the earlier answer's chips go away.
   fake.script({ answer: 'Ten sick days.' });

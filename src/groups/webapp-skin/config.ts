@@ -65,6 +65,7 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     if (images) config.images = { max: images.max };
     if (params.followUps && app.handle.suggestedQuestions) config.followUps = true;
     if (params.speech && app.handle.speak) config.speech = true;
+    if (params.dictation && app.handle.transcribe) config.dictation = true;
   }
   if (app.handle.rateMessage) config.feedback = true;
   return config;

@@ -2,7 +2,7 @@
  * webapp-skin: a hosted chat page for one Dify chat app, in four skins, with its own small stream API.
  * Routes (endpoints/webapp-skin/*.yaml): GET / (page), GET /assets/<path:file>, GET /api/config,
  * POST /api/chat (SSE), POST /api/stop, POST /api/suggested, POST /api/feedback, POST /api/speech,
- * POST /api/login, POST /api/logout.
+ * POST /api/transcribe, POST /api/login, POST /api/logout.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { DifyError } from '../../backend/types.js';
@@ -10,6 +10,7 @@ import { clientAbortSignal, endpointContext, type EndpointContext } from '../../
 import type { GroupModule } from '../types.js';
 import { followUps, parseAnswerRef, parseRating, rateAnswer, speech } from './after-answer.js';
 import { NoAppError } from './apps.js';
+import { MAX_AUDIO_BYTES, parseRecording, transcribe } from './dictation.js';
 import { loadAssets } from './assets.js';
 import { clearSessionCookie, isAuthorized, passwordMatches, setSessionCookie } from './auth.js';
 import { parseChatBody, prepareRun, stopRun, streamChat } from './chat.js';
@@ -188,6 +189,18 @@ const speak = handler(async (req, res) => {
   res.end();
 });
 
+const dictate = handler(async (req, res) => {
+  const { ctx, settings } = setup(res);
+  if (!requireAuth(req, res, ctx, settings)) return;
+  // base64 is 4/3 of the audio, plus the JSON around it.
+  const recording = parseRecording(await readBody(req, Math.ceil((MAX_AUDIO_BYTES * 4) / 3) + 4096));
+  if ('error' in recording) return apiError(res, 400, recording.error, 'invalid_request', recording.param);
+  const text = await transcribe(ctx, settings, recording);
+  if (text === undefined) return apiError(res, 501, 'Voice input through the app is not available here.', 'not_supported');
+  res.setHeader('Cache-Control', 'no-store');
+  res.json({ text });
+});
+
 const FAILED_LOGIN_DELAY_MS = 400;
 
 const login = handler(async (req, res) => {
@@ -217,5 +230,5 @@ const logout = handler((req, res) => {
 
 export const group: GroupModule = {
   name: 'webapp-skin',
-  handlers: { page, asset, config, chat, stop, suggested, feedback, speak, login, logout },
+  handlers: { page, asset, config, chat, stop, suggested, feedback, speak, dictate, login, logout },
 };

@@ -29,6 +29,8 @@ export interface PageConfig {
   feedback?: boolean;
   /** Answers are read aloud in the app's own voice (api/speech) instead of the browser's. */
   speech?: boolean;
+  /** Voice input goes through the app's speech-to-text (api/transcribe) instead of the browser's. */
+  dictation?: boolean;
 }
 
 /** One of the app's input variables as the page draws it. */
