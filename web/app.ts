@@ -387,15 +387,20 @@ class ChatPage {
     return box;
   }
 
+  /** A JSON POST to one of the page's API routes, as this browser and for the app on show. */
+  private post(path: string, body: Record<string, unknown>): Promise<Response> {
+    return fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ uid: this.uid, app: this.appId ?? '', ...body }),
+      credentials: 'same-origin',
+    });
+  }
+
   /** Asks the app for follow-up questions to a finished answer (where the host can). */
   private async loadFollowUps(bot: ChatMessage): Promise<void> {
     try {
-      const res = await fetch('api/suggested', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ uid: this.uid, messageId: bot.difyId, app: this.appId ?? '' }),
-        credentials: 'same-origin',
-      });
+      const res = await this.post('api/suggested', { messageId: bot.difyId });
       if (!res.ok) return;
       const { questions } = (await res.json()) as { questions?: unknown };
       const list = Array.isArray(questions) ? questions.filter((q): q is string => typeof q === 'string' && q !== '') : [];
@@ -412,12 +417,7 @@ class ChatPage {
 
   /** The answer in the app's own voice, as the server relays it from Dify. */
   private async appSpeech(messageId: string): Promise<Blob> {
-    const res = await fetch('api/speech', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ uid: this.uid, messageId, app: this.appId ?? '' }),
-      credentials: 'same-origin',
-    });
+    const res = await this.post('api/speech', { messageId });
     if (!res.ok) throw new HttpError(this.t.errorGeneric, res.status);
     return res.blob();
   }
@@ -425,12 +425,7 @@ class ChatPage {
   /** Sends like / dislike (the same again withdraws it). */
   private async rate(el: HTMLElement, m: ChatMessage, rating: 'like' | 'dislike'): Promise<void> {
     const next = m.rating === rating ? null : rating;
-    const ok = await fetch('api/feedback', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ uid: this.uid, messageId: m.difyId, rating: next, app: this.appId ?? '' }),
-      credentials: 'same-origin',
-    })
+    const ok = await this.post('api/feedback', { messageId: m.difyId, rating: next })
       .then((r) => r.ok)
       .catch(() => false);
     if (!ok) {
@@ -853,12 +848,7 @@ class ChatPage {
     this.transcribing = true;
     this.setMic('busy');
     try {
-      const res = await fetch('api/transcribe', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ uid: this.uid, app: this.appId ?? '', type: 'audio/wav', audio: await blobBase64(wav) }),
-        credentials: 'same-origin',
-      });
+      const res = await this.post('api/transcribe', { type: 'audio/wav', audio: await blobBase64(wav) });
       const body = (await res.json().catch(() => ({}))) as { text?: unknown };
       const text = res.ok && typeof body.text === 'string' ? body.text.trim() : '';
       if (text) {
