@@ -86,6 +86,9 @@ Optional:
   CORS_ORIGINS       comma-separated allowed origins (default *)
   RATE_LIMIT_RPM     requests per minute per client key (default off)
   LOG_LEVEL          pino level (default info)
+  REASONING_OUTPUT, TOOL_EMULATION, SYSTEM_PROMPT, SYSTEM_PROMPT_VARIABLE, WORKFLOW_PROGRESS, CITATIONS,
+  STRIP_PLATFORM_METADATA   the OpenAI API's settings (see .env.example)
+  PAGE_SKIN, PAGE_LANGUAGE, PAGE_BOT_NAME, PAGE_WELCOME, PAGE_PASSWORD   the chat page's
 
 Or declare several endpoints in a YAML file:  npm start -- --config dify-bridge.yaml
 `;
@@ -174,6 +177,45 @@ function parseRedisUrl(value: string | undefined, setting: string): string | und
 
 const GROUPS = ['chat-app', 'webapp-skin', 'webhook', 'llm'] as const;
 
+type SettingKind = 'bool' | 'text' | readonly string[];
+
+/** Endpoint settings that env configuration may set too (the YAML config sets any, per endpoint). */
+const CHAT_APP_ENV: ReadonlyArray<[env: string, setting: string, kind: SettingKind]> = [
+  ['REASONING_OUTPUT', 'reasoning_output', ['reasoning_content', 'think_tags', 'hidden']],
+  ['TOOL_EMULATION', 'tool_emulation', 'bool'],
+  ['SYSTEM_PROMPT', 'system_prompt', ['prefix', 'input', 'ignore']],
+  ['SYSTEM_PROMPT_VARIABLE', 'system_prompt_variable', 'text'],
+  ['WORKFLOW_PROGRESS', 'workflow_progress', 'bool'],
+  ['CITATIONS', 'citations', 'bool'],
+  ['STRIP_PLATFORM_METADATA', 'strip_platform_metadata', 'bool'],
+];
+const PAGE_ENV: ReadonlyArray<[env: string, setting: string, kind: SettingKind]> = [
+  ['PAGE_SKIN', 'skin', ['minimal', 'cute', 'korean', 'classic']],
+  ['PAGE_LANGUAGE', 'language', ['auto', 'en', 'zh']],
+  ['PAGE_BOT_NAME', 'bot_name', 'text'],
+  ['PAGE_WELCOME', 'welcome_message', 'text'],
+  ['PAGE_PASSWORD', 'password', 'text'],
+];
+
+/** The settings those variables give; a value that is not one of the choices stops start-up naming it. */
+function envSettings(env: NodeJS.ProcessEnv, names: ReadonlyArray<[string, string, SettingKind]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, setting, kind] of names) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    if (kind === 'text') out[setting] = raw;
+    else if (kind === 'bool') {
+      const v = raw.toLowerCase();
+      if (!['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v)) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+      out[setting] = ['true', '1', 'yes', 'on'].includes(v);
+    } else {
+      if (!kind.includes(raw)) throw new ConfigError(`${name} must be one of ${kind.join(', ')}, got "${raw}"`);
+      out[setting] = raw;
+    }
+  }
+  return out;
+}
+
 /** Anything that looks configured: used to decide between "print usage" and "say what is wrong". */
 function anythingConfigured(env: NodeJS.ProcessEnv): boolean {
   return ['DIFY_API_BASE', 'DIFY_API_URL', 'DIFY_API_KEYS', 'DIFY_API_KEY', 'DIFY_MODEL_MAP'].some((k) => (env[k] ?? '').trim() !== '');
@@ -235,8 +277,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): StandaloneConfig {
   const memoryMode = parseMemoryMode(env.CONVERSATION_MEMORY_MODE ?? env.CONVERSATION_MODE, env.CONVERSATION_MEMORY_MODE !== undefined ? 'CONVERSATION_MEMORY_MODE' : 'CONVERSATION_MODE');
   const refs = apps.map((a) => a.ref);
   const endpoints: EndpointConfig[] = [
-    { name: 'openai', group: 'chat-app', prefix: '', apps: refs, settings: { api_key: clientKeys, memory_mode: memoryMode } },
-    { name: 'chat', group: 'webapp-skin', prefix: '', apps: refs, settings: {} },
+    { name: 'openai', group: 'chat-app', prefix: '', apps: refs, settings: { ...envSettings(env, CHAT_APP_ENV), api_key: clientKeys, memory_mode: memoryMode } },
+    { name: 'chat', group: 'webapp-skin', prefix: '', apps: refs, settings: envSettings(env, PAGE_ENV) },
   ];
   return { ...common(env, warnings), apps, endpoints, warnings, source: 'env' };
 }

@@ -71,6 +71,16 @@ describe('environment configuration (OpenDify names)', () => {
     expect(configError(() => configFromEnv({ DIFY_API_BASE: 'http://d/v1', DIFY_API_KEYS: 'dataset-abc' })).message).toMatch(/knowledge/);
   });
 
+  it("sets the OpenAI endpoint's and the chat page's own settings from env too, naming a wrong value", () => {
+    const base = { DIFY_API_BASE: 'http://d/v1', DIFY_API_KEYS: 'app-a' };
+    const config = configFromEnv({ ...base, REASONING_OUTPUT: 'think_tags', CITATIONS: 'off', WORKFLOW_PROGRESS: 'true', SYSTEM_PROMPT: 'input', SYSTEM_PROMPT_VARIABLE: 'persona', PAGE_SKIN: 'cute', PAGE_PASSWORD: 'open sesame' });
+    expect(config.endpoints.find((e) => e.group === 'chat-app')!.settings).toMatchObject({ reasoning_output: 'think_tags', citations: false, workflow_progress: true, system_prompt: 'input', system_prompt_variable: 'persona' });
+    expect(config.endpoints.find((e) => e.group === 'webapp-skin')!.settings).toEqual({ skin: 'cute', password: 'open sesame' });
+    expect(configError(() => configFromEnv({ ...base, REASONING_OUTPUT: 'loud' })).message).toMatch(/^REASONING_OUTPUT must be one of reasoning_content, think_tags, hidden/);
+    expect(configError(() => configFromEnv({ ...base, CITATIONS: 'maybe' })).message).toMatch(/^CITATIONS must be true or false/);
+    expect(configError(() => configFromEnv({ ...base, PAGE_SKIN: 'neon' })).message).toMatch(/^PAGE_SKIN/);
+  });
+
   it('with nothing configured, asks for usage', () => {
     const error = configError(() => configFromEnv({ PATH: '/usr/bin' }));
     expect(error.usage).toBe(true);
