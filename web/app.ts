@@ -821,7 +821,8 @@ class ChatPage {
   }
 
   private recording: Recording | undefined;
-  private transcribing = false;
+  /** Asking for the microphone, or waiting for the text: presses are ignored meanwhile. */
+  private micBusy = false;
 
   private setMic(state: 'idle' | 'recording' | 'busy'): void {
     const mic = this.micBtn!;
@@ -833,19 +834,22 @@ class ChatPage {
 
   /** First press records; the second (or a minute) sends the recording to the app and puts its text in the composer. */
   private async toggleRecording(): Promise<void> {
-    if (this.transcribing) return;
+    if (this.micBusy) return;
     if (!this.recording) {
+      this.micBusy = true;
       try {
         this.recording = await startRecording(MAX_RECORDING_SECONDS, () => void this.toggleRecording());
         this.setMic('recording');
       } catch {
         this.announce(this.t.micUnavailable);
+      } finally {
+        this.micBusy = false;
       }
       return;
     }
     const wav = this.recording.stop();
     this.recording = undefined;
-    this.transcribing = true;
+    this.micBusy = true;
     this.setMic('busy');
     try {
       const res = await this.post('api/transcribe', { type: 'audio/wav', audio: await blobBase64(wav) });
@@ -858,7 +862,7 @@ class ChatPage {
     } catch {
       this.announce(this.t.heardNothing);
     } finally {
-      this.transcribing = false;
+      this.micBusy = false;
       this.setMic('idle');
       this.input.focus();
     }
