@@ -416,8 +416,8 @@ class ChatPage {
   }
 
   /** The answer in the app's own voice, as the server relays it from Dify. */
-  private async appSpeech(messageId: string): Promise<Blob> {
-    const res = await this.post('api/speech', { messageId });
+  private async appSpeech(messageId: string, text: string): Promise<Blob> {
+    const res = await this.post('api/speech', { messageId, text });
     if (!res.ok) throw new HttpError(this.t.errorGeneric, res.status);
     return res.blob();
   }
@@ -527,7 +527,7 @@ class ChatPage {
             this.fillActions(el, m);
             return;
           }
-          if (appVoice) playAudio(m.id, this.appSpeech(m.difyId!), () => this.fillActions(el, m));
+          if (appVoice) playAudio(m.id, this.appSpeech(m.difyId!, plainText(m.content)), () => this.fillActions(el, m));
           else {
             const text = plainText(m.content);
             speak(m.id, text, speechLang(text, this.config.lang), () => this.fillActions(el, m));

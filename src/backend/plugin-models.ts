@@ -1,6 +1,6 @@
 /**
  * Plugin host: Dify-configured models through the daemon's reverse invocation (llm,
- * llm_structured_output, text_embedding). Results are normalised leniently: Go re-serialises them
+ * llm_structured_output, text_embedding, tts, speech2text; audio travels hex-encoded both ways). Results are normalised leniently: Go re-serialises them
  * (prices as decimal strings or numbers, `null` for empty slices, `"prompt_messages":[]` on every
  * chunk), and newer Dify versions add fields.
  */
@@ -118,6 +118,29 @@ export function createPluginModelsClient(session: DifySession): ModelsClient {
           ? session.invokeLlmStructuredOutput({ ...body, structured_output_schema: request.structuredOutputSchema }, { signal })
           : session.invokeLlm(body, { signal });
         for await (const raw of source) yield normalizeLlmChunk(raw);
+      } catch (err) {
+        throw toDifyError(err);
+      }
+    },
+    async *speak(model: ModelSelector, text: string, signal: AbortSignal): AsyncIterable<Uint8Array> {
+      const voice = typeof model.voice === 'string' ? model.voice : '';
+      try {
+        for await (const raw of session.invoke('tts', { provider: model.provider, model: model.model, model_type: 'tts', content_text: text, voice }, { signal })) {
+          const hex = isObject(raw) ? raw.result : undefined;
+          if (typeof hex === 'string' && hex !== '') yield Buffer.from(hex, 'hex');
+        }
+      } catch (err) {
+        throw toDifyError(err);
+      }
+    },
+    async transcribe(model: ModelSelector, audio: Uint8Array): Promise<string> {
+      try {
+        let text = '';
+        const file = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('hex');
+        for await (const raw of session.invoke('speech2text', { provider: model.provider, model: model.model, model_type: 'speech2text', file })) {
+          if (isObject(raw) && typeof raw.result === 'string') text += raw.result;
+        }
+        return text;
       } catch (err) {
         throw toDifyError(err);
       }

@@ -155,6 +155,10 @@ export interface EmbeddingResult {
 export interface ModelsClient {
   invokeLlm(request: LlmInvokeRequest, signal: AbortSignal): AsyncIterable<LlmResultChunk>;
   embed(model: ModelSelector, texts: string[], inputType: 'query' | 'document'): Promise<EmbeddingResult>;
+  /** Text to speech with a Dify TTS model (the selector carries the voice): audio bytes as they come. */
+  speak?(model: ModelSelector, text: string, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  /** Speech to text with a Dify speech2text model. */
+  transcribe?(model: ModelSelector, audio: Uint8Array): Promise<string>;
 }
 
 /** A small string key-value store with optional expiry (plugin storage, SQLite or Redis). */

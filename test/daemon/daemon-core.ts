@@ -11,6 +11,10 @@ export interface ReverseHandlers {
   llm?(request: Record<string, any>): AsyncIterable<Record<string, any>> | Iterable<Record<string, any>>;
   llm_structured_output?(request: Record<string, any>): AsyncIterable<Record<string, any>> | Iterable<Record<string, any>>;
   text_embedding?(request: Record<string, any>): Promise<Record<string, any>> | Record<string, any>;
+  /** stream of `{result: <hex audio>}` */
+  tts?(request: Record<string, any>): AsyncIterable<Record<string, any>> | Iterable<Record<string, any>>;
+  /** one `{result: <text>}`; the request's `file` is hex */
+  speech2text?(request: Record<string, any>): Promise<Record<string, any>> | Record<string, any>;
   fetch_app?(request: Record<string, any>): Promise<Record<string, any>> | Record<string, any>;
   upload_file?(request: Record<string, any>): Promise<Record<string, any>> | Record<string, any>;
   /** replaces the built-in storage */
@@ -368,7 +372,8 @@ export class DaemonCore {
       switch (type) {
         case 'app':
         case 'llm':
-        case 'llm_structured_output': {
+        case 'llm_structured_output':
+        case 'tts': {
           const handler = this.reverse[type];
           if (!handler) throw new Error(`the simulated daemon has no ${type} handler`);
           for await (const item of handler(request) as AsyncIterable<Record<string, any>>) {
@@ -379,6 +384,7 @@ export class DaemonCore {
           break;
         }
         case 'text_embedding':
+        case 'speech2text':
         case 'fetch_app':
         case 'upload_file': {
           const handler = this.reverse[type];

@@ -19,6 +19,28 @@ let daemon: SimulatedDaemon;
 let browser: Browser;
 let base: string;
 let gatedBase: string;
+let voiceBase: string;
+
+/** A short silent WAV, as a TTS provider plugin would stream it (hex, in two pieces). */
+function silentWavHex(seconds: number): string[] {
+  const rate = 16_000;
+  const data = Math.round(rate * seconds) * 2;
+  const wav = Buffer.alloc(44 + data);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + data, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(data, 40);
+  const hex = wav.toString('hex');
+  return [hex.slice(0, 1000), hex.slice(1000)];
+}
 
 /** Opened by the streaming test to let the held-back part of an answer through. */
 let release: () => void = () => undefined;
@@ -56,6 +78,14 @@ beforeAll(async () => {
   browser = await launchBrowser();
   daemon = await startGroupPlugin('webapp-skin', {
     app: appReverse,
+    tts: function* () {
+      for (const result of silentWavHex(0.3)) yield { result };
+    },
+    speech2text: (request) => {
+      const wav = Buffer.from(String(request.file), 'hex');
+      const seconds = wav.readUInt32LE(40) / wav.readUInt32LE(28);
+      return { result: `Heard ${seconds.toFixed(1)} seconds through the daemon` };
+    },
     fetch_app: () => ({
       name: 'Plugin Helper',
       mode: 'chat',
@@ -66,6 +96,15 @@ beforeAll(async () => {
   });
   base = await daemon.listen({ settings: { app: { app_id: APP_ID }, skin: 'korean', language: 'en' } });
   gatedBase = await daemon.listen({ settings: { app: { app_id: APP_ID }, skin: 'classic', language: 'en', password: 'hunter2' } });
+  voiceBase = await daemon.listen({
+    settings: {
+      app: { app_id: APP_ID },
+      skin: 'minimal',
+      language: 'en',
+      tts_model: { provider: 'langgenius/openai/openai', model: 'tts-1', model_type: 'tts', voice: 'alloy' },
+      stt_model: { provider: 'langgenius/openai/openai', model: 'whisper-1', model_type: 'speech2text' },
+    },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -123,6 +162,39 @@ describe('chat page behind the daemon (/e/<hook>/)', () => {
     expect(call.request.user).toMatch(/^webapp-/);
     expect(foreign).toEqual([]);
     await close();
+  });
+
+  test("with a TTS and a speech-to-text model chosen in the settings, answers are read in that voice and voice input is transcribed by that model", async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+    context.setDefaultTimeout(10_000);
+    await context.addInitScript(() => {
+      const w = window as unknown as { __audioEnded: number };
+      w.__audioEnded = 0;
+      const play = HTMLMediaElement.prototype.play;
+      HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
+        this.addEventListener('ended', () => w.__audioEnded++, { once: true });
+        return play.call(this);
+      };
+    });
+    const page = await context.newPage();
+    await page.goto(`${voiceBase}/`);
+    await ask(page, 'hello there');
+    await lastAnswerDone(page);
+    await page.locator('.msg-bot:not(.msg-welcome) .read').last().click();
+    await page.waitForFunction(() => (window as unknown as { __audioEnded: number }).__audioEnded === 1);
+    const tts = daemon.reverseCalls.filter((c) => c.type === 'tts').at(-1)!;
+    expect(tts.request).toMatchObject({ provider: 'langgenius/openai/openai', model: 'tts-1', model_type: 'tts', voice: 'alloy' });
+    expect(tts.request.content_text).toContain('quick summary');
+
+    await page.click('.mic');
+    await page.waitForSelector('.mic[aria-pressed="true"]');
+    await page.waitForTimeout(700);
+    await page.click('.mic');
+    await page.waitForFunction(() => (document.querySelector('.composer-input') as HTMLTextAreaElement).value.includes('through the daemon'));
+    const stt = daemon.reverseCalls.filter((c) => c.type === 'speech2text').at(-1)!;
+    expect(stt.request).toMatchObject({ provider: 'langgenius/openai/openai', model: 'whisper-1', model_type: 'speech2text' });
+    expect(Buffer.from(String(stt.request.file), 'hex').subarray(0, 4).toString('latin1')).toBe('RIFF');
+    await context.close();
   });
 
   test('markdown renders, and a reload continues the same Dify conversation', async () => {

@@ -18,7 +18,11 @@ export interface AnswerRef {
   uid: string;
   messageId: string;
   app?: string;
+  /** The answer as plain text (the page sends it for reading aloud with a TTS model). */
+  text?: string;
 }
+
+const MAX_SPOKEN_CHARS = 4000;
 
 type Invalid = { error: string; param: string };
 
@@ -27,7 +31,8 @@ export function parseAnswerRef(body: Record<string, unknown>): AnswerRef | Inval
   if (typeof uid !== 'string' || !isBrowserId(uid)) return { error: 'uid must be 8-64 letters, digits, "-" or "_"', param: 'uid' };
   if (typeof messageId !== 'string' || !MESSAGE_ID.test(messageId)) return { error: 'messageId must be a Dify message id', param: 'messageId' };
   if (app !== undefined && app !== null && typeof app !== 'string') return { error: 'app must be a string', param: 'app' };
-  return { uid, messageId, ...(typeof app === 'string' && app ? { app } : {}) };
+  const text = typeof body.text === 'string' ? body.text.trim().slice(0, MAX_SPOKEN_CHARS) : '';
+  return { uid, messageId, ...(typeof app === 'string' && app ? { app } : {}), ...(text ? { text } : {}) };
 }
 
 export function parseRating(value: unknown): 'like' | 'dislike' | null | Invalid {
@@ -43,11 +48,17 @@ export async function followUps(ctx: EndpointContext, settings: WebappSettings, 
   return questions.map((q) => q.trim()).filter(Boolean).slice(0, MAX_FOLLOW_UPS);
 }
 
-/** The answer as audio in the app's voice; undefined where the host cannot. */
+/**
+ * The answer as audio: in the app's own voice where the host can ask Dify for it (standalone), else
+ * with the TTS model chosen in the settings (plugin); undefined when neither is there.
+ */
 export async function speech(ctx: EndpointContext, settings: WebappSettings, ref: AnswerRef, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> } | undefined> {
   const app = await resolveApp(ctx, settings, ref.app);
-  if (!app.handle.speak) return undefined;
-  return app.handle.speak(ref.messageId, difyUser(ref.uid), signal);
+  if (app.handle.speak) return app.handle.speak(ref.messageId, difyUser(ref.uid), signal);
+  const speak = ctx.models?.speak;
+  if (!speak || !settings.ttsModel || !ref.text) return undefined;
+  // Provider plugins stream MP3 or WAV without saying which; browsers sniff either from audio/mpeg.
+  return { contentType: 'audio/mpeg', audio: speak.call(ctx.models, settings.ttsModel, ref.text, signal) };
 }
 
 /** Records the rating; false where the host cannot. */

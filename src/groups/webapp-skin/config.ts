@@ -67,6 +67,9 @@ export async function buildConfig(req: Request, ctx: EndpointContext, settings: 
     if (params.speech && app.handle.speak) config.speech = true;
     if (params.dictation && app.handle.transcribe) config.dictation = true;
   }
+  // Plugin hosts have no app voice or app speech to text, but can use the models chosen in the settings.
+  if (!app.handle.speak && settings.ttsModel && ctx.models?.speak) config.speech = true;
+  if (!app.handle.transcribe && settings.sttModel && ctx.models?.transcribe) config.dictation = true;
   if (app.handle.rateMessage) config.feedback = true;
   return config;
 }

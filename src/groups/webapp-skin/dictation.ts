@@ -30,9 +30,13 @@ export function parseRecording(body: Record<string, unknown>): Recording | { err
   return { uid, ...(typeof app === 'string' && app ? { app } : {}), audio: { data, filename, mimeType: type as string } };
 }
 
-/** The recording's text; undefined where the host cannot transcribe. */
+/**
+ * The recording's text: by the app's speech to text where the host can ask Dify (standalone), else by
+ * the speech2text model chosen in the settings (plugin); undefined when neither is there.
+ */
 export async function transcribe(ctx: EndpointContext, settings: WebappSettings, recording: Recording): Promise<string | undefined> {
   const app = await resolveApp(ctx, settings, recording.app);
-  if (!app.handle.transcribe) return undefined;
-  return app.handle.transcribe(recording.audio, difyUser(recording.uid));
+  if (app.handle.transcribe) return app.handle.transcribe(recording.audio, difyUser(recording.uid));
+  if (!ctx.models?.transcribe || !settings.sttModel) return undefined;
+  return ctx.models.transcribe(settings.sttModel, recording.audio.data);
 }

@@ -1,5 +1,6 @@
 /** The webapp-skin endpoint settings (settings/webapp-skin.yaml), validated leniently: a bad value falls back to its default. */
 import { z } from 'zod';
+import type { ModelSelector } from '../../backend/types.js';
 
 import { SKINS, type Skin } from './protocol.js';
 
@@ -23,6 +24,17 @@ export interface WebappSettings {
   suggestedQuestions?: string[];
   language: PageLanguage;
   password?: string;
+  /** A Dify TTS model (with its voice) for reading answers aloud, where the host offers models. */
+  ttsModel?: ModelSelector;
+  /** A Dify speech2text model for voice input. */
+  sttModel?: ModelSelector;
+}
+
+/** A model-selector value that names a model, or nothing. */
+function modelSelector(v: unknown): ModelSelector | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const m = v as Record<string, unknown>;
+  return typeof m.provider === 'string' && m.provider && typeof m.model === 'string' && m.model ? (m as ModelSelector) : undefined;
 }
 
 /** Questions are one text-input, separated by "|" or new lines. */
@@ -44,6 +56,8 @@ export function parseSettings(raw: Record<string, unknown>): WebappSettings {
   const suggestedQuestions = splitQuestions(text(settings.suggested_questions));
   // A secret-input is kept exactly as typed (a password may start or end with a space).
   const password = typeof settings.password === 'string' && settings.password !== '' ? settings.password : undefined;
+  const ttsModel = modelSelector(settings.tts_model);
+  const sttModel = modelSelector(settings.stt_model);
   return {
     ...(app !== undefined ? { app } : {}),
     ...(botName ? { botName } : {}),
@@ -52,6 +66,8 @@ export function parseSettings(raw: Record<string, unknown>): WebappSettings {
     ...(suggestedQuestions ? { suggestedQuestions } : {}),
     language,
     ...(password ? { password } : {}),
+    ...(ttsModel ? { ttsModel } : {}),
+    ...(sttModel ? { sttModel } : {}),
   };
 }
 
