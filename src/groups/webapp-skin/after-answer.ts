@@ -1,9 +1,9 @@
 /**
  * POST api/suggested, api/feedback and api/speech: what the page asks about an answer once it is
- * done (the follow-up questions the app suggests, the visitor's like / dislike, the answer read in
- * the app's voice) where the host can ask Dify (standalone: the Service API; the plugin daemon offers
- * none of them). The browser's Dify user scopes all three: Dify answers only about messages that
- * user received.
+ * done: the follow-up questions the app suggests and the visitor's like / dislike (where the host can
+ * ask Dify: standalone's Service API; the plugin daemon has no message APIs), and the answer read
+ * aloud (the app's voice standalone, the settings' TTS model as a plugin). The browser's Dify user
+ * scopes what goes to Dify: it answers only about messages that user received.
  */
 import type { EndpointContext } from '../../host/context.js';
 import { resolveApp } from './apps.js';
