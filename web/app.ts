@@ -167,10 +167,11 @@ class ChatPage {
       this.fileInput.value = '';
     });
     tools.append(this.attachBtn, this.fileInput);
-    if ((config.dictation && canRecord) || canListen) {
+    if (canRecord || canListen) {
       this.micBtn = iconButton('mic', icons.mic, t.voiceStart);
       this.micBtn.addEventListener('click', () => this.toggleVoice());
       tools.append(this.micBtn);
+      this.updateMic();
     }
     this.sendBtn = h('button', { type: 'submit', class: 'send-btn', 'aria-label': t.send, title: t.send });
     tools.append(this.sendBtn);
@@ -806,6 +807,7 @@ class ChatPage {
     this.appId = appId;
     this.attachments.clear();
     this.updateComposer();
+    this.updateMic();
     this.store.setLastApp(appId);
     const open = this.store.current(appId);
     this.chatId = open.id;
@@ -823,6 +825,11 @@ class ChatPage {
   private recording: Recording | undefined;
   /** Asking for the microphone, or waiting for the text: presses are ignored meanwhile. */
   private micBusy = false;
+
+  /** Voice input is offered where this app transcribes (recorded here) or the browser recognizes speech. */
+  private updateMic(): void {
+    if (this.micBtn) this.micBtn.hidden = !((this.config.dictation && canRecord) || canListen);
+  }
 
   private setMic(state: 'idle' | 'recording' | 'busy'): void {
     const mic = this.micBtn!;
