@@ -173,6 +173,16 @@ function readRaw(req: Request, limit: number): Promise<Buffer> {
   });
 }
 
+/** The request's raw body (multipart uploads): what the host kept, or read here; over `limit` a 413. */
+export async function readRawBody(req: Request, limit: number): Promise<Buffer> {
+  const body: unknown = req.body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length > limit) throw bodyTooLarge(limit);
+    return body;
+  }
+  return readRaw(req, limit);
+}
+
 export interface ReadJsonOptions {
   /** Largest body read (default 32 MiB). */
   limit?: number;

@@ -4,7 +4,7 @@
  * fixtures shaped exactly like the daemon's LLMResultChunk / TextEmbeddingResult.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import OpenAI6 from 'openai6';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { embedMany, jsonSchema, stepCountIs, streamText, tool } from 'ai';
@@ -27,7 +27,11 @@ import {
 
 const API_KEY = 'sk-plugin-key';
 const MODEL = LLM_SELECTOR.model;
-const settings = { api_key: API_KEY, llm: LLM_SELECTOR, text_embedding: EMBEDDING_SELECTOR, model_id: '' };
+const TTS_SELECTOR = { provider: 'langgenius/openai/openai', model: 'tts-1', model_type: 'tts', voice: 'alloy' };
+const STT_SELECTOR = { provider: 'langgenius/openai/openai', model: 'whisper-1', model_type: 'speech2text' };
+const settings = { api_key: API_KEY, llm: LLM_SELECTOR, text_embedding: EMBEDDING_SELECTOR, tts: TTS_SELECTOR, speech2text: STT_SELECTOR, model_id: '' };
+/** What the simulated TTS provider "speaks": fixed bytes, streamed as hex in two pieces. */
+const SPOKEN = Buffer.from('ID3-fake-mp3-frames-' + 'x'.repeat(3000));
 
 /** The daemon's reverse handler for `llm`: picks a fixture from the conversation. */
 function* llmReverse(request: Record<string, any>): Iterable<Record<string, any>> {
@@ -61,6 +65,12 @@ beforeAll(async () => {
     llm: llmReverse,
     llm_structured_output: () => structuredAnswer({ answer: 42 }),
     text_embedding: (request) => rawEmbeddingResult(request.texts as string[]),
+    tts: function* () {
+      const hex = SPOKEN.toString('hex');
+      yield { result: hex.slice(0, 2000) };
+      yield { result: hex.slice(2000) };
+    },
+    speech2text: (request) => ({ result: `Transcribed ${Buffer.from(String(request.file), 'hex').length} bytes` }),
   });
   base = await daemon.listen({ settings });
 }, 60_000);
@@ -70,6 +80,27 @@ afterAll(async () => {
 });
 
 describe('llm plugin under the daemon simulator', () => {
+  test('openai: audio.speech reads with the chosen TTS model and the voice asked for; audio.transcriptions uses the speech-to-text model', async () => {
+    const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
+    const spoken = await client.audio.speech.create({ model: 'tts-1', voice: 'nova', input: 'Hello from Dify' });
+    expect(spoken.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await spoken.arrayBuffer())).toEqual(SPOKEN);
+    const tts = daemon.reverseCalls.filter((c) => c.type === 'tts').at(-1)!;
+    expect(tts.request).toMatchObject({ provider: TTS_SELECTOR.provider, model: 'tts-1', model_type: 'tts', content_text: 'Hello from Dify', voice: 'nova' });
+
+    const wav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(2000, 1)]);
+    const json = await client.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }), model: 'whisper-1' });
+    expect(json.text).toBe(`Transcribed ${wav.length} bytes`);
+    const stt = daemon.reverseCalls.filter((c) => c.type === 'speech2text').at(-1)!;
+    expect(stt.request).toMatchObject({ provider: STT_SELECTOR.provider, model: 'whisper-1', model_type: 'speech2text', file: wav.toString('hex') });
+    const text = await client.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }), model: 'whisper-1', response_format: 'text' });
+    expect(text).toBe(`Transcribed ${wav.length} bytes`);
+
+    // What cannot be honoured is a 400 naming the field.
+    await expect(client.audio.speech.create({ model: 'tts-1', voice: 'nova', input: 'x', response_format: 'flac' })).rejects.toMatchObject({ status: 400, param: 'response_format' });
+    await expect(client.audio.speech.create({ model: 'tts-1', voice: 'nova', input: '' })).rejects.toMatchObject({ status: 400, param: 'input' });
+  });
+
   test('openai: chat, streaming with usage, and the llm reverse request Dify receives', async () => {
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: API_KEY, maxRetries: 0 });
     const completion = await client.chat.completions.create({

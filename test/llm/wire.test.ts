@@ -41,6 +41,28 @@ async function errorOf(response: Response) {
   return { status: response.status, ...body.error };
 }
 
+describe('audio', () => {
+  test('without a TTS or speech-to-text model in the settings: 404 model_not_found; a transcription must be multipart; too big is 413', async () => {
+    const speech = await fetch(`${host.baseUrl}/v1/audio/speech`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'tts-1', input: 'hi', voice: 'alloy' }) });
+    expect(speech.status).toBe(404);
+    expect((await errorOf(speech)).code).toBe('model_not_found');
+    const notMultipart = await fetch(`${host.baseUrl}/v1/audio/transcriptions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'whisper-1' }) });
+    expect(notMultipart.status).toBe(400);
+    expect((await errorOf(notMultipart)).param).toBe('file');
+    const form = new FormData();
+    form.append('model', 'whisper-1');
+    form.append('file', new Blob([new Uint8Array(3 * 1024 * 1024)], { type: 'audio/wav' }), 'big.wav');
+    const big = await fetch(`${host.baseUrl}/v1/audio/transcriptions`, { method: 'POST', headers: { Authorization: auth.Authorization }, body: form });
+    expect(big.status).toBe(413);
+    const small = new FormData();
+    small.append('model', 'whisper-1');
+    small.append('file', new Blob([new Uint8Array(100)], { type: 'audio/wav' }), 'a.wav');
+    const noModel = await fetch(`${host.baseUrl}/v1/audio/transcriptions`, { method: 'POST', headers: { Authorization: auth.Authorization }, body: small });
+    expect(noModel.status).toBe(404);
+    expect((await errorOf(noModel)).message).toContain('speech2text');
+  });
+});
+
 describe('routing, auth, CORS', () => {
   test('OPTIONS preflight: 204 without auth, allows Authorization and the requested headers', async () => {
     for (const path of ['/v1/chat/completions', '/embeddings', '/v1/models', '/v1/models/x%2Fy', '/responses']) {

@@ -20,6 +20,8 @@ const settingsSchema = z.object({
   api_key: z.string().min(1),
   llm: selectorSchema,
   text_embedding: selectorSchema.nullish().catch(null),
+  tts: selectorSchema.nullish().catch(null),
+  speech2text: selectorSchema.nullish().catch(null),
   model_id: z.string().nullish(),
 });
 
@@ -43,17 +45,18 @@ export interface LlmSettings {
   llmId: string;
   embedding?: ModelSelector;
   embeddingId?: string;
+  /** Text to speech for /v1/audio/speech (the selector carries the voice). */
+  tts?: ModelSelector;
+  /** Speech to text for /v1/audio/transcriptions. */
+  stt?: ModelSelector;
 }
+
+/** An unset optional model-selector may arrive as "" or {}. */
+const selectorOrNull = (v: unknown) => (v && typeof v === 'object' && (v as { model?: unknown }).model ? v : null);
 
 /** Reads the endpoint settings; a misconfigured endpoint is the operator's problem, so 500 with a clear text. */
 export function readSettings(raw: Record<string, unknown>): LlmSettings {
-  // An unset optional model-selector may arrive as "" or {}.
-  const textEmbedding = raw.text_embedding;
-  const cleaned = {
-    ...raw,
-    text_embedding:
-      textEmbedding && typeof textEmbedding === 'object' && (textEmbedding as { model?: unknown }).model ? textEmbedding : null,
-  };
+  const cleaned = { ...raw, text_embedding: selectorOrNull(raw.text_embedding), tts: selectorOrNull(raw.tts), speech2text: selectorOrNull(raw.speech2text) };
   const parsed = settingsSchema.safeParse(cleaned);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? 'settings')))].join(', ');
@@ -65,7 +68,7 @@ export function readSettings(raw: Record<string, unknown>): LlmSettings {
       'endpoint_misconfigured',
     );
   }
-  const { api_key, llm, text_embedding, model_id } = parsed.data;
+  const { api_key, llm, text_embedding, tts, speech2text, model_id } = parsed.data;
   const result: LlmSettings = {
     apiKey: api_key,
     llm: llm as ModelSelector,
@@ -75,6 +78,8 @@ export function readSettings(raw: Record<string, unknown>): LlmSettings {
     result.embedding = text_embedding as ModelSelector;
     result.embeddingId = listedId(text_embedding.model);
   }
+  if (tts) result.tts = tts as ModelSelector;
+  if (speech2text) result.stt = speech2text as ModelSelector;
   return result;
 }
 
