@@ -8,10 +8,8 @@
 import type { Request, Response } from 'express';
 import { readRawBody } from '../../openai/http.js';
 import { OpenAIError, invalidRequest, modelRuntimeError, modelsUnavailable, unsupported } from './errors.js';
-import { checkKey, prepareResponse } from './http.js';
-import { openModelRequest } from './request.js';
-import { endpointContext } from '../../host/context.js';
-import { readSettings } from './settings.js';
+import { clientAbortSignal } from '../../host/context.js';
+import { openEndpointRequest, openModelRequest } from './request.js';
 
 /** OpenAI's own limit on `input`. */
 const MAX_SPEECH_CHARS = 4096;
@@ -25,8 +23,8 @@ function notConfigured(kind: string, setting: string): OpenAIError {
 export async function speech(req: Request, res: Response): Promise<void> {
   const { context, settings, body } = await openModelRequest(req, res);
   if (!settings.tts) throw notConfigured('text-to-speech', 'tts');
-  const speak = context.models?.speak;
-  if (!speak) throw modelsUnavailable();
+  const models = context.models;
+  if (!models?.speak) throw modelsUnavailable();
   const input = body.input;
   if (typeof input !== 'string' || input.trim() === '') throw invalidRequest("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   if (input.length > MAX_SPEECH_CHARS) throw invalidRequest(`'input' is longer than ${MAX_SPEECH_CHARS} characters.`, 'input', 'string_above_max_length');
@@ -35,9 +33,7 @@ export async function speech(req: Request, res: Response): Promise<void> {
   if (body.voice !== undefined && typeof body.voice !== 'string') throw invalidRequest("'voice' must be a string.", 'voice');
   // The client's voice where it names one (voices are the provider's: alloy, nova... for OpenAI-style ones).
   const model = typeof body.voice === 'string' && body.voice ? { ...settings.tts, voice: body.voice } : settings.tts;
-  const controller = new AbortController();
-  res.once('close', () => controller.abort());
-  const audio = speak.call(context.models, model, input, controller.signal)[Symbol.asyncIterator]();
+  const audio = models.speak(model, input, clientAbortSignal(req, res))[Symbol.asyncIterator]();
   // The first piece decides between an error envelope and a 200.
   let first: IteratorResult<Uint8Array>;
   try {
@@ -57,10 +53,7 @@ export async function speech(req: Request, res: Response): Promise<void> {
 }
 
 export async function transcriptions(req: Request, res: Response): Promise<void> {
-  prepareResponse(req, res);
-  const context = endpointContext(res);
-  const settings = readSettings(context.settings);
-  checkKey(req, settings.apiKey);
+  const { context, settings } = openEndpointRequest(req, res);
   const type = String(req.headers['content-type'] ?? '');
   if (!type.startsWith('multipart/form-data')) throw invalidRequest('Send the audio as multipart/form-data with a `file` field.', 'file');
   const raw = await readRawBody(req, MAX_UPLOAD_BYTES);
@@ -78,11 +71,11 @@ export async function transcriptions(req: Request, res: Response): Promise<void>
   const format = String(form.get('response_format') ?? 'json');
   if (format !== 'json' && format !== 'text') throw unsupported("response_format must be 'json' or 'text'.", 'response_format', 'unsupported_value');
   if (!settings.stt) throw notConfigured('speech-to-text', 'speech2text');
-  const transcribe = context.models?.transcribe;
-  if (!transcribe) throw modelsUnavailable();
+  const models = context.models;
+  if (!models?.transcribe) throw modelsUnavailable();
   let text: string;
   try {
-    text = await transcribe.call(context.models, settings.stt, new Uint8Array(await file.arrayBuffer()));
+    text = await models.transcribe(settings.stt, new Uint8Array(await file.arrayBuffer()));
   } catch (err) {
     throw modelRuntimeError(err);
   }

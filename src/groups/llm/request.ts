@@ -15,11 +15,17 @@ export interface ModelRequest {
   model: string;
 }
 
-export async function openModelRequest(req: Request, res: Response): Promise<ModelRequest> {
+/** CORS and request id, the endpoint's settings, the client key: before any body is read. */
+export function openEndpointRequest(req: Request, res: Response): { context: EndpointContext; settings: LlmSettings } {
   prepareResponse(req, res);
   const context = endpointContext(res);
   const settings = readSettings(context.settings);
   checkKey(req, settings.apiKey);
+  return { context, settings };
+}
+
+export async function openModelRequest(req: Request, res: Response): Promise<ModelRequest> {
+  const { context, settings } = openEndpointRequest(req, res);
   const body = await readJsonBody(req, res);
   if (typeof body.model !== 'string' || !body.model) {
     throw invalidRequest('you must provide a model parameter', 'model', 'missing_required_parameter');

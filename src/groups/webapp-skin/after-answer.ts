@@ -55,10 +55,10 @@ export async function followUps(ctx: EndpointContext, settings: WebappSettings, 
 export async function speech(ctx: EndpointContext, settings: WebappSettings, ref: AnswerRef, signal: AbortSignal): Promise<{ contentType: string; audio: AsyncIterable<Uint8Array> } | undefined> {
   const app = await resolveApp(ctx, settings, ref.app);
   if (app.handle.speak) return app.handle.speak(ref.messageId, difyUser(ref.uid), signal);
-  const speak = ctx.models?.speak;
-  if (!speak || !settings.ttsModel || !ref.text) return undefined;
+  const models = ctx.models;
+  if (!models?.speak || !settings.ttsModel || !ref.text) return undefined;
   // Provider plugins stream MP3 or WAV without saying which; browsers sniff either from audio/mpeg.
-  return { contentType: 'audio/mpeg', audio: speak.call(ctx.models, settings.ttsModel, ref.text, signal) };
+  return { contentType: 'audio/mpeg', audio: models.speak(settings.ttsModel, ref.text, signal) };
 }
 
 /** Records the rating; false where the host cannot. */
