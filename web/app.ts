@@ -13,7 +13,7 @@ import { plainText, renderMarkdown } from './markdown.js';
 import { canRecord, startRecording, type Recording } from './recorder.js';
 import { canListen, canSpeak, isSpeaking, listen, playAudio, speak, speechLang, stopSpeaking } from './speech.js';
 import { ChatStore, randomId } from './storage.js';
-import type { PickedImage } from './images.js';
+import { blobToBase64, type PickedImage } from './images.js';
 import { HttpError, readEvents } from './stream.js';
 import type { ChatMessage, ChatState, PageConfig, PageEvent, PageSource } from './types.js';
 
@@ -859,7 +859,7 @@ class ChatPage {
     this.micBusy = true;
     this.setMic('busy');
     try {
-      const res = await this.post('api/transcribe', { type: 'audio/wav', audio: await blobBase64(wav) });
+      const res = await this.post('api/transcribe', { type: 'audio/wav', audio: await blobToBase64(wav) });
       const body = (await res.json().catch(() => ({}))) as { text?: unknown };
       const text = res.ok && typeof body.text === 'string' ? body.text.trim() : '';
       if (text) {
@@ -908,15 +908,6 @@ class ChatPage {
 }
 
 const MAX_RECORDING_SECONDS = 60;
-
-function blobBase64(blob: Blob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(blob);
-  });
-}
 
 function prettyJson(value: string): string {
   try {

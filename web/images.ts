@@ -16,7 +16,8 @@ export const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
 
 export class ImageTooLargeError extends Error {}
 
-function blobToBase64(blob: Blob): Promise<string> {
+/** A blob's bytes as base64 (how the page's API takes images and recordings). */
+export function blobToBase64(blob: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));

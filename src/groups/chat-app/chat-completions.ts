@@ -6,7 +6,7 @@ import { ConversationStore } from '../../memory/conversation-store.js';
 import { ChatChunkBuilder, chatCompletion, newCompletionId, type FinishReason, type OpenAIUsage, type ToolCall } from '../../openai/chat-chunks.js';
 import { sendError, unsupported } from '../../openai/errors.js';
 import { chatRequestSchema, normalizeMessages, normalizeTools, rejectUnsupported, responseFormatHint, zodToError } from '../../openai/schemas.js';
-import { DEFAULT_KEEPALIVE_MS, SseWriter } from '../../openai/sse.js';
+import { DEFAULT_KEEPALIVE_MS } from '../../openai/sse.js';
 import { stopList } from '../../openai/stop-sequences.js';
 import { appParameters, resolveApp } from './apps.js';
 import { chatAppError } from './errors.js';
@@ -199,7 +199,7 @@ export class ChatStreamSink extends StreamingSink {
     private readonly includeUsage: boolean,
     keepaliveMs: number | undefined,
   ) {
-    super(new SseWriter(res, keepaliveMs ? { keepaliveMs } : {}));
+    super(res, keepaliveMs);
     this.chunks = new ChatChunkBuilder(newCompletionId(), model);
   }
 

@@ -8,7 +8,6 @@ import type { Request, Response } from 'express';
 import { clientAbortSignal } from '../../host/context.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
 import { normalizeMessages } from '../../openai/schemas.js';
-import { SseWriter } from '../../openai/sse.js';
 import { stopList } from '../../openai/stop-sequences.js';
 import { completionPrompt, completionRequestSchema, textCompletion, TextCompletionChunks } from '../../openai/text-completion.js';
 import { failTurn, openRequest, prepareTurn, runOptions } from './chat-completions.js';
@@ -53,7 +52,7 @@ class CompletionStreamSink extends StreamingSink {
     private readonly includeUsage: boolean,
     keepaliveMs: number | undefined,
   ) {
-    super(new SseWriter(res, keepaliveMs ? { keepaliveMs } : {}));
+    super(res, keepaliveMs);
     this.chunks = new TextCompletionChunks(model);
   }
 

@@ -14,7 +14,6 @@ import {
   responsesTools,
   type ResponsesRequest,
 } from '../../openai/responses.js';
-import { SseWriter } from '../../openai/sse.js';
 import { normalizeMessages, responseFormatHint } from '../../openai/schemas.js';
 import type { TranslatorError } from '../../dify/translator.js';
 import { failTurn, openRequest, prepareTurn, runOptions } from './chat-completions.js';
@@ -61,12 +60,7 @@ class ResponsesStreamSink extends StreamingSink {
 
   constructor(res: Response, model: string, body: ResponsesRequest, keepaliveMs: number | undefined) {
     let builder: ResponseBuilder | undefined;
-    super(
-      new SseWriter(res, {
-        ...(keepaliveMs ? { keepaliveMs } : {}),
-        keepaliveFrame: () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${builder!.nextSeq()}}\n\n`,
-      }),
-    );
+    super(res, keepaliveMs, () => `event: keepalive\ndata: {"type":"keepalive","sequence_number":${builder!.nextSeq()}}\n\n`);
     this.builder = builder = new ResponseBuilder(model, body, (type, data) => this.writer.event(type, JSON.stringify(data)));
   }
 

@@ -9,7 +9,7 @@ import type { TranslatorError } from '../../dify/translator.js';
 import type { FinishReason, OpenAIUsage } from '../../openai/chat-chunks.js';
 import { fromStreamError, sendError, streamErrorBody } from '../../openai/errors.js';
 import { sendJson } from '../../openai/json-response.js';
-import type { SseWriter } from '../../openai/sse.js';
+import { SseWriter } from '../../openai/sse.js';
 import type { AnswerSink } from './run.js';
 
 export const CONVERSATION_HEADER = 'X-Dify-Conversation-Id';
@@ -60,8 +60,12 @@ export abstract class CollectingSink implements AnswerSink {
 
 export abstract class StreamingSink implements AnswerSink {
   private sentText = false;
+  protected readonly writer: SseWriter;
 
-  constructor(protected readonly writer: SseWriter) {}
+  /** `keepaliveFrame`: the API's own keepalive (Responses events carry a sequence number). */
+  constructor(res: Response, keepaliveMs: number | undefined, keepaliveFrame?: () => string) {
+    this.writer = new SseWriter(res, { ...(keepaliveMs ? { keepaliveMs } : {}), ...(keepaliveFrame ? { keepaliveFrame } : {}) });
+  }
 
   start(meta: { conversationId: string | undefined }): void {
     this.writer.start(meta.conversationId ? { [CONVERSATION_HEADER]: meta.conversationId } : {});
