@@ -262,7 +262,7 @@ function parseMultipart(body: Buffer, contentType: string): { fields: Record<str
 }
 
 /** A short silent WAV (16 kHz mono PCM): what a TTS provider answers, minus the voice. */
-function silentWav(seconds: number): Buffer {
+export function silentWav(seconds: number): Buffer {
   const rate = 16_000;
   const data = Math.round(rate * seconds) * 2;
   const wav = Buffer.alloc(44 + data);

@@ -9,8 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGroupPlugin } from '../daemon/plugin-bundle.js';
 import type { SimulatedDaemon } from '../daemon/simulator.js';
+import { silentWav } from '../fakes/dify-service-api.js';
 import { chatStream, messageEvent } from '../fakes/dify-apps.js';
-import { launchBrowser } from './browser.js';
+import { audioEnded, countEndedAudio, launchBrowser } from './browser.js';
 import { RICH_ANSWER } from './fake-app.js';
 
 const APP_ID = 'app-webapp-0001';
@@ -23,22 +24,7 @@ let voiceBase: string;
 
 /** A short silent WAV, as a TTS provider plugin would stream it (hex, in two pieces). */
 function silentWavHex(seconds: number): string[] {
-  const rate = 16_000;
-  const data = Math.round(rate * seconds) * 2;
-  const wav = Buffer.alloc(44 + data);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + data, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22);
-  wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(data, 40);
-  const hex = wav.toString('hex');
+  const hex = silentWav(seconds).toString('hex');
   return [hex.slice(0, 1000), hex.slice(1000)];
 }
 
@@ -167,21 +153,13 @@ describe('chat page behind the daemon (/e/<hook>/)', () => {
   test("with a TTS and a speech-to-text model chosen in the settings, answers are read in that voice and voice input is transcribed by that model", async () => {
     const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
     context.setDefaultTimeout(10_000);
-    await context.addInitScript(() => {
-      const w = window as unknown as { __audioEnded: number };
-      w.__audioEnded = 0;
-      const play = HTMLMediaElement.prototype.play;
-      HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
-        this.addEventListener('ended', () => w.__audioEnded++, { once: true });
-        return play.call(this);
-      };
-    });
+    await countEndedAudio(context);
     const page = await context.newPage();
     await page.goto(`${voiceBase}/`);
     await ask(page, 'hello there');
     await lastAnswerDone(page);
     await page.locator('.msg-bot:not(.msg-welcome) .read').last().click();
-    await page.waitForFunction(() => (window as unknown as { __audioEnded: number }).__audioEnded === 1);
+    await audioEnded(page, 1);
     const tts = daemon.reverseCalls.filter((c) => c.type === 'tts').at(-1)!;
     expect(tts.request).toMatchObject({ provider: 'langgenius/openai/openai', model: 'tts-1', model_type: 'tts', voice: 'alloy' });
     expect(tts.request.content_text).toContain('quick summary');

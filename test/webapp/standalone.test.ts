@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startFakeDifyServiceApi, type FakeDifyServiceApi } from '../fakes/dify-service-api.js';
 import { freePort, waitFor } from '../standalone/helpers.js';
-import { launchBrowser } from './browser.js';
+import { audioEnded, countEndedAudio, launchBrowser } from './browser.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const KEYS = ['app-WEBchat000000000000000001', 'app-WEBflow000000000000000002'];
@@ -99,16 +99,7 @@ test("follow-up questions the app suggests appear under the latest answer, ratin
     delete (window as unknown as { webkitSpeechRecognition?: unknown }).webkitSpeechRecognition;
     delete (window as unknown as { SpeechRecognition?: unknown }).SpeechRecognition;
   });
-  // Counts audio clips that played to their end.
-  await context.addInitScript(() => {
-    const w = window as unknown as { __audioEnded: number };
-    w.__audioEnded = 0;
-    const play = HTMLMediaElement.prototype.play;
-    HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
-      this.addEventListener('ended', () => w.__audioEnded++, { once: true });
-      return play.call(this);
-    };
-  });
+  await countEndedAudio(context);
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   await page.goto(`${url}/`);
@@ -137,7 +128,7 @@ test("follow-up questions the app suggests appear under the latest answer, ratin
   const tts = fake.requests.find((r) => r.path === '/v1/text-to-audio')!;
   expect(tts.body).toEqual({ message_id: expect.stringMatching(/^[0-9a-f-]{36}$/), user: run.body!.user });
   // The short clip plays to its end and the button offers reading again.
-  await page.waitForFunction(() => (window as unknown as { __audioEnded: number }).__audioEnded === 1);
+  await audioEnded(page, 1);
   await expect(answerEl.locator('.read').getAttribute('aria-label')).resolves.toBe('Read aloud');
 
   // Voice input through the app's speech to text: record, stop, the text lands in the composer.
